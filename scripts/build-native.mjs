@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Builds lethe's one N-API addon against the prebuilt ggml/llama.cpp shared libraries of
+// @node-llama-cpp/linux-x64. Headers come from the llama.cpp source that node-llama-cpp bundles
+// as a git bundle, so nothing is downloaded. A plain compiler call replaces node-gyp: an N-API
+// addon needs only node-api-headers, and node-gyp would fetch Node's headers from the network.
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(join(root, "package.json"));
+const force = process.argv.includes("--force");
+
+function pkgDir(name) {
+  return dirname(require.resolve(`${name}/package.json`));
+}
+
+function fail(cause, fix) {
+  console.error(`lethe native build: ${cause}\n  fix: ${fix}`);
+  process.exit(1);
+}
+
+if (process.platform !== "linux" || process.arch !== "x64") {
+  fail(`unsupported platform ${process.platform}-${process.arch}`, "lethe ships for linux-x64 only");
+}
+
+let binsDir, bundle, napiInclude, addonInclude;
+try {
+  binsDir = join(pkgDir("@node-llama-cpp/linux-x64"), "bins", "linux-x64");
+  bundle = join(pkgDir("node-llama-cpp"), "llama", "gitRelease.bundle");
+  napiInclude = join(pkgDir("node-api-headers"), "include");
+  addonInclude = pkgDir("node-addon-api");
+} catch (e) {
+  fail(`a dependency is missing (${e.message.split("\n")[0]})`, "run `npm ci` in the lethe folder first");
+}
+
+const buildDir = join(root, "build");
+const srcDir = join(buildDir, "llama-src");
+const out = join(buildDir, "lethe.node");
+const sources = ["native/addon.cc", "native/infer.cc", "native/trainer.cc"].map((s) => join(root, s));
+
+const newest = Math.max(...sources.concat([join(root, "native/common.h")]).map((s) => statSync(s).mtimeMs));
+if (!force && existsSync(out) && statSync(out).mtimeMs > newest) {
+  process.exit(0);
+}
+mkdirSync(buildDir, { recursive: true });
+
+if (!existsSync(join(srcDir, "include", "llama.h"))) {
+  rmSync(srcDir, { recursive: true, force: true });
+  console.log("lethe: extracting llama.cpp headers from node-llama-cpp's bundled source");
+  execFileSync("git", ["clone", "-q", bundle, srcDir], { stdio: "inherit" });
+}
+
+const libs = ["libllama.v0.4.0.so", "libggml.v0.4.0.so", "libggml-base.so"].map((l) => join(binsDir, l));
+for (const l of libs) if (!existsSync(l)) fail(`missing ${l}`, "reinstall @node-llama-cpp/linux-x64@3.21.1 (npm ci)");
+
+const args = [
+  "-std=c++17", "-O2", "-fPIC", "-shared", "-Wall", "-Wno-unused-parameter",
+  "-DNAPI_VERSION=8", "-DNAPI_DISABLE_CPP_EXCEPTIONS", "-DNODE_ADDON_API_DISABLE_DEPRECATED",
+  `-I${napiInclude}`, `-I${addonInclude}`,
+  `-I${join(srcDir, "include")}`, `-I${join(srcDir, "ggml", "include")}`,
+  ...sources,
+  ...libs,
+  `-Wl,-rpath,${binsDir}`,
+  "-lpthread",
+  "-o", out + ".tmp",
+];
+console.log("lethe: compiling native addon");
+try {
+  execFileSync(process.env.CXX || "g++", args, { stdio: "inherit" });
+} catch {
+  fail("the C++ compiler failed (see above)", "install g++ (apt-get install g++) and rerun `npm run build:native`");
+}
+renameSync(out + ".tmp", out);
+writeFileSync(join(buildDir, "bins-dir.txt"), binsDir);
+console.log(`lethe: built ${out}`);
