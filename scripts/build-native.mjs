@@ -4,17 +4,20 @@
 // as a git bundle, so nothing is downloaded. A plain compiler call replaces node-gyp: an N-API
 // addon needs only node-api-headers, and node-gyp would fetch Node's headers from the network.
 import { execFileSync } from "node:child_process";
-import { createRequire } from "node:module";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const require = createRequire(join(root, "package.json"));
 const force = process.argv.includes("--force");
 
+// Walks up node_modules folders as Node does; some packages hide package.json behind "exports".
 function pkgDir(name) {
-  return dirname(require.resolve(`${name}/package.json`));
+  for (let dir = root; ; dir = dirname(dir)) {
+    const candidate = join(dir, "node_modules", name);
+    if (existsSync(join(candidate, "package.json"))) return candidate;
+    if (dirname(dir) === dir) throw new Error(`cannot find ${name}`);
+  }
 }
 
 function fail(cause, fix) {
@@ -58,7 +61,7 @@ for (const l of libs) if (!existsSync(l)) fail(`missing ${l}`, "reinstall @node-
 
 const args = [
   "-std=c++17", "-O2", "-fPIC", "-shared", "-Wall", "-Wno-unused-parameter",
-  "-DNAPI_VERSION=8", "-DNAPI_DISABLE_CPP_EXCEPTIONS", "-DNODE_ADDON_API_DISABLE_DEPRECATED",
+  "-fexceptions", "-DNAPI_VERSION=8", "-DNAPI_CPP_EXCEPTIONS", "-DNODE_ADDON_API_DISABLE_DEPRECATED",
   `-I${napiInclude}`, `-I${addonInclude}`,
   `-I${join(srcDir, "include")}`, `-I${join(srcDir, "ggml", "include")}`,
   ...sources,

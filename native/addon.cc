@@ -1,0 +1,187 @@
+// Module entry: backend loading, log capture, the async job base class.
+#include <link.h>
+
+#include <cstring>
+#include <deque>
+#include <mutex>
+
+#include "common.h"
+#include "llama.h"
+
+namespace lethe {
+
+namespace {
+
+std::once_flag backends_once;
+std::mutex log_mutex;
+std::deque<std::string> error_lines;
+std::string partial_line;
+std::atomic<bool> log_verbose{false};
+
+void log_callback(enum ggml_log_level level, const char* text, void*) {
+  if (log_verbose.load()) fputs(text, stderr);
+  if (level != GGML_LOG_LEVEL_ERROR && level != GGML_LOG_LEVEL_CONT) return;
+  std::lock_guard<std::mutex> lock(log_mutex);
+  partial_line += text;
+  size_t nl;
+  while ((nl = partial_line.find('\n')) != std::string::npos) {
+    std::string line = partial_line.substr(0, nl);
+    partial_line.erase(0, nl + 1);
+    if (line.empty()) continue;
+    error_lines.push_back(line);
+    if (error_lines.size() > 8) error_lines.pop_front();
+  }
+}
+
+int find_cpu_variant(struct dl_phdr_info* info, size_t, void* data) {
+  const char* name = info->dlpi_name;
+  if (name && strstr(name, "libggml-cpu-")) {
+    const char* base = strrchr(name, '/');
+    *static_cast<std::string*>(data) = base ? base + 1 : name;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void ensure_backends(const std::string& bins_dir) {
+  std::call_once(backends_once, [&] {
+    llama_log_set(log_callback, nullptr);
+    ggml_log_set(log_callback, nullptr);
+    ggml_backend_load_all_from_path(bins_dir.c_str());
+    llama_backend_init();
+  });
+}
+
+std::string loaded_cpu_variant() {
+  std::string variant;
+  dl_iterate_phdr(find_cpu_variant, &variant);
+  return variant;
+}
+
+ggml_backend_t new_cpu_backend(int threads) {
+  ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+  if (!dev) return nullptr;
+  ggml_backend_t backend = ggml_backend_dev_init(dev, nullptr);
+  if (backend) set_backend_threads(backend, threads);
+  return backend;
+}
+
+void set_backend_threads(ggml_backend_t backend, int threads) {
+  ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+  auto set_threads = reinterpret_cast<ggml_backend_set_n_threads_t>(
+      ggml_backend_reg_get_proc_address(ggml_backend_dev_backend_reg(dev), "ggml_backend_set_n_threads"));
+  if (set_threads) set_threads(backend, threads);
+}
+
+std::string last_native_error() {
+  std::lock_guard<std::mutex> lock(log_mutex);
+  std::string out;
+  for (const auto& l : error_lines) out += (out.empty() ? "" : " | ") + l;
+  return out;
+}
+
+void clear_native_error() {
+  std::lock_guard<std::mutex> lock(log_mutex);
+  error_lines.clear();
+  partial_line.clear();
+}
+
+void set_native_log_verbose(bool verbose) { log_verbose.store(verbose); }
+
+void throw_js(Napi::Env env, const std::string& code, const std::string& message) {
+  throw Napi::Error::New(env, code + ": " + message);
+}
+
+void claim(Napi::Env env, std::atomic<bool>& busy, const char* what) {
+  bool expected = false;
+  if (!busy.compare_exchange_strong(expected, true)) {
+    throw_js(env, "BUSY", std::string(what) + " is already running a long call");
+  }
+}
+
+Job::Job(Napi::Env env, Napi::Function on_progress, std::atomic<bool>* cancel_flag, std::atomic<bool>* busy_flag)
+    : Napi::AsyncProgressQueueWorker<Progress>(env),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      cancel_flag_(cancel_flag),
+      busy_flag_(busy_flag) {
+  if (!on_progress.IsEmpty() && on_progress.IsFunction()) on_progress_ = Napi::Persistent(on_progress);
+  if (cancel_flag_) cancel_flag_->store(false);
+}
+
+Job::~Job() = default;
+
+void Job::Execute(const ExecutionProgress& progress) {
+  try {
+    Work(progress);
+  } catch (const std::exception& e) {
+    Fail("NATIVE", e.what());
+  }
+}
+
+void Job::OnProgress(const Progress* data, size_t count) {
+  if (on_progress_.IsEmpty() || count == 0) return;
+  Napi::HandleScope scope(Env());
+  const Progress& p = data[count - 1];
+  on_progress_.Call({Napi::Number::New(Env(), p.done), Napi::Number::New(Env(), p.total)});
+}
+
+void Job::OnOK() {
+  if (busy_flag_) busy_flag_->store(false);
+  Napi::HandleScope scope(Env());
+  try {
+    deferred_.Resolve(Result(Env()));
+  } catch (const Napi::Error& e) {
+    deferred_.Reject(e.Value());
+  }
+}
+
+void Job::OnError(const Napi::Error& e) {
+  if (busy_flag_) busy_flag_->store(false);
+  deferred_.Reject(e.Value());
+}
+
+}  // namespace lethe
+
+namespace {
+
+Napi::Value LoadBackends(const Napi::CallbackInfo& info) {
+  lethe::ensure_backends(info[0].As<Napi::String>().Utf8Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Array devices = Napi::Array::New(env);
+  for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("name", ggml_backend_dev_name(dev));
+    d.Set("description", ggml_backend_dev_description(dev));
+    devices.Set(i, d);
+  }
+  out.Set("devices", devices);
+  out.Set("cpuVariant", lethe::loaded_cpu_variant());
+  out.Set("systemInfo", llama_print_system_info());
+  return out;
+}
+
+Napi::Value SetLogVerbose(const Napi::CallbackInfo& info) {
+  lethe::set_native_log_verbose(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("loadBackends", Napi::Function::New(env, LoadBackends));
+  exports.Set("backendInfo", Napi::Function::New(env, BackendInfo));
+  exports.Set("setLogVerbose", Napi::Function::New(env, SetLogVerbose));
+  lethe::InitInference(env, exports);
+  lethe::InitTrainer(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lethe, Init)

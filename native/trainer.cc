@@ -1,0 +1,830 @@
+// lethe's trainer: its own ggml graph for the Llama family, ggml autodiff, a weighted-target loss
+// and AdamW on the host. Read top to bottom like llm.c: load weights, build the forward graph one
+// block at a time, let ggml derive the backward graph, then update parameters.
+//
+// Shapes use ggml's ne order (fastest dimension first): C = n_embd, N = B*T tokens, V = vocab,
+// hd = head dim, H = query heads, Hkv = key/value heads, F = feed-forward width.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
+#include <memory>
+#include <thread>
+
+#include "common.h"
+#include "ggml-alloc.h"
+#include "gguf.h"
+
+namespace lethe {
+
+namespace {
+
+struct Hparams {
+  std::string arch;
+  int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, head_dim = 0, n_rot = 0;
+  int64_t n_ctx_train = 0;
+  float rope_base = 10000.0f, rope_scale = 1.0f, rms_eps = 1e-5f;
+  int rope_mode = 0;  // 0 = NORM (llama), 2 = NEOX (qwen2)
+  bool qkv_bias = false;
+};
+
+struct Block {
+  ggml_tensor *attn_norm, *wq, *wk, *wv, *wo, *bq = nullptr, *bk = nullptr, *bv = nullptr;
+  ggml_tensor *ffn_norm, *w_gate, *w_up, *w_down;
+};
+
+// One micro-batch: B sequences of T tokens, K (target, weight) pairs per position.
+struct MicroBatch {
+  int64_t B, T, K;
+  std::vector<int32_t> tokens;   // [B*T]
+  std::vector<int32_t> targets;  // [B*T*K]
+  std::vector<float> weights;    // [B*T*K]
+};
+
+struct AdamW {
+  float lr, beta1, beta2, eps, weight_decay, clip;
+};
+
+template <typename F>
+void parallel_for(int64_t n, int threads, F fn) {
+  if (threads <= 1 || n < 65536) return fn(0, n);
+  std::vector<std::thread> pool;
+  const int64_t chunk = (n + threads - 1) / threads;
+  for (int t = 0; t < threads; t++) {
+    const int64_t a = t * chunk, b = std::min(n, a + chunk);
+    if (a < b) pool.emplace_back(fn, a, b);
+  }
+  for (auto& th : pool) th.join();
+}
+
+int64_t key_int(gguf_context* g, const std::string& key, int64_t fallback, bool required, std::string& err) {
+  int64_t id = gguf_find_key(g, key.c_str());
+  if (id < 0) {
+    if (required) err = "missing metadata key " + key;
+    return fallback;
+  }
+  switch (gguf_get_kv_type(g, id)) {
+    case GGUF_TYPE_UINT32: return gguf_get_val_u32(g, id);
+    case GGUF_TYPE_INT32: return gguf_get_val_i32(g, id);
+    case GGUF_TYPE_UINT64: return static_cast<int64_t>(gguf_get_val_u64(g, id));
+    case GGUF_TYPE_INT64: return gguf_get_val_i64(g, id);
+    case GGUF_TYPE_UINT16: return gguf_get_val_u16(g, id);
+    case GGUF_TYPE_ARRAY: return static_cast<int64_t>(gguf_get_arr_n(g, id));  // tokenizer.ggml.tokens
+    default: err = "metadata key " + key + " is not an integer"; return fallback;
+  }
+}
+
+float key_float(gguf_context* g, const std::string& key, float fallback) {
+  int64_t id = gguf_find_key(g, key.c_str());
+  if (id < 0) return fallback;
+  if (gguf_get_kv_type(g, id) == GGUF_TYPE_FLOAT32) return gguf_get_val_f32(g, id);
+  if (gguf_get_kv_type(g, id) == GGUF_TYPE_FLOAT64) return static_cast<float>(gguf_get_val_f64(g, id));
+  return fallback;
+}
+
+class Trainer : public Napi::ObjectWrap<Trainer> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Trainer",
+                       {
+                           InstanceMethod("info", &Trainer::Info),
+                           InstanceMethod("step", &Trainer::Step),
+                           InstanceMethod("gradients", &Trainer::Gradients),
+                           InstanceMethod("loss", &Trainer::Loss),
+                           InstanceMethod("forward", &Trainer::Forward),
+                           InstanceMethod("getTensor", &Trainer::GetTensor),
+                           InstanceMethod("getGradient", &Trainer::GetGradient),
+                           InstanceMethod("setTensor", &Trainer::SetTensor),
+                           InstanceMethod("save", &Trainer::Save),
+                           InstanceMethod("setThreads", &Trainer::SetThreads),
+                           InstanceMethod("cancel", &Trainer::Cancel),
+                           InstanceMethod("dispose", &Trainer::Dispose),
+                       });
+  }
+
+  // new Trainer(path, { binsDir, threads, trainEmbeddings })
+  explicit Trainer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trainer>(info) {
+    Napi::Env env = info.Env();
+    path_ = info[0].As<Napi::String>().Utf8Value();
+    Napi::Object opts = info[1].As<Napi::Object>();
+    ensure_backends(opts.Get("binsDir").As<Napi::String>().Utf8Value());
+    threads_ = opts.Get("threads").As<Napi::Number>().Int32Value();
+    const bool train_embeddings = opts.Get("trainEmbeddings").As<Napi::Boolean>().Value();
+    std::string err = Load(train_embeddings);
+    if (!err.empty()) {
+      Free();
+      throw_js(env, err.substr(0, err.find(':')), err.substr(err.find(':') + 2));
+    }
+  }
+
+  ~Trainer() override { Free(); }
+
+  std::atomic<bool> cancel_flag{false};
+  std::atomic<bool> busy{false};
+
+  // ---- the work done on worker threads -------------------------------------------------------
+
+  // Forward + backward over all micro-batches, gradients accumulated in the static accumulators.
+  // Returns the loss (sum over micro-batches of each one's share of the normalised loss).
+  bool Accumulate(std::vector<MicroBatch>& mbs, double total_abs_w, float& loss, std::string& err,
+                  const Napi::AsyncProgressQueueWorker<Progress>::ExecutionProgress* progress) {
+    loss = 0;
+    bool reset_done = false;
+    for (size_t i = 0; i < mbs.size(); i++) {
+      if (cancel_flag.load()) {
+        err = "CANCELLED: training step";
+        return false;
+      }
+      if (!EnsureGraph(mbs[i].B, mbs[i].T, mbs[i].K, err)) return false;
+      if (!reset_done) {
+        ggml_graph_reset(gb_);  // zero the gradient accumulators, seed d(loss)/d(loss) = 1
+        reset_done = true;
+      }
+      SetInputs(mbs[i], total_abs_w);
+      if (ggml_backend_graph_compute(backend_, gb_) != GGML_STATUS_SUCCESS) {
+        err = "COMPUTE: the training graph failed: " + last_native_error();
+        return false;
+      }
+      loss += ReadLoss();
+      if (progress) progress->Send(new Progress{static_cast<double>(i + 1), static_cast<double>(mbs.size())}, 1);
+    }
+    return true;
+  }
+
+  // Forward only; fills `logits_out` ([V, B*T] per micro-batch, concatenated) when given.
+  bool ForwardOnly(std::vector<MicroBatch>& mbs, double total_abs_w, float& loss, float* logits_out,
+                   std::string& err) {
+    loss = 0;
+    for (auto& mb : mbs) {
+      if (!EnsureGraph(mb.B, mb.T, mb.K, err)) return false;
+      SetInputs(mb, total_abs_w);
+      if (ggml_backend_graph_compute(backend_, gf_) != GGML_STATUS_SUCCESS) {
+        err = "COMPUTE: the forward graph failed: " + last_native_error();
+        return false;
+      }
+      loss += total_abs_w > 0 ? ReadLoss() : 0.0f;
+      if (logits_out) {
+        ggml_backend_tensor_get(logits_, logits_out, 0, ggml_nbytes(logits_));
+        logits_out += ggml_nelements(logits_);
+      }
+    }
+    return true;
+  }
+
+  // AdamW over the accumulated gradients, with global-norm clipping. Returns the pre-clip norm.
+  float Update(const AdamW& o) {
+    double sq = 0;
+    for (ggml_tensor* g : grad_accs_) {
+      const float* d = static_cast<const float*>(g->data);
+      for (int64_t j = 0, n = ggml_nelements(g); j < n; j++) sq += static_cast<double>(d[j]) * d[j];
+    }
+    const float norm = static_cast<float>(std::sqrt(sq));
+    const float scale = (o.clip > 0 && norm > o.clip) ? o.clip / norm : 1.0f;
+    step_++;
+    const float bc1 = 1.0f - std::pow(o.beta1, static_cast<float>(step_));
+    const float bc2 = 1.0f - std::pow(o.beta2, static_cast<float>(step_));
+    for (size_t i = 0; i < params_.size(); i++) {
+      float* w = static_cast<float*>(params_[i]->data);
+      const float* g = static_cast<const float*>(grad_accs_[i]->data);
+      float* m = adam_m_[i].data();
+      float* v = adam_v_[i].data();
+      // Decay matrices only, as nanoGPT does: norms and biases keep their scale.
+      const float wd = ggml_n_dims(params_[i]) >= 2 ? o.weight_decay : 0.0f;
+      parallel_for(ggml_nelements(params_[i]), threads_, [&](int64_t a, int64_t b) {
+        for (int64_t j = a; j < b; j++) {
+          const float gj = g[j] * scale;
+          m[j] = o.beta1 * m[j] + (1.0f - o.beta1) * gj;
+          v[j] = o.beta2 * v[j] + (1.0f - o.beta2) * gj * gj;
+          const float mhat = m[j] / bc1, vhat = v[j] / bc2;
+          w[j] -= o.lr * (mhat / (std::sqrt(vhat) + o.eps) + wd * w[j]);
+        }
+      });
+    }
+    return norm;
+  }
+
+  const Hparams& hp() const { return hp_; }
+
+  float ReadLoss() {
+    float v = 0;
+    ggml_backend_tensor_get(loss_, &v, 0, sizeof(float));
+    return v;
+  }
+
+ private:
+  // ---- loading --------------------------------------------------------------------------------
+
+  std::string Load(bool train_embeddings) {
+    ggml_context* meta = nullptr;
+    gguf_init_params gp = {/*no_alloc =*/true, /*ctx =*/&meta};
+    clear_native_error();
+    gguf_ = gguf_init_from_file(path_.c_str(), gp);
+    if (!gguf_) return "FORMAT: not a readable GGUF file: " + path_ + " " + last_native_error();
+    meta_ = meta;
+
+    std::string err;
+    int64_t arch_id = gguf_find_key(gguf_, "general.architecture");
+    if (arch_id < 0) return "FORMAT: " + path_ + " has no general.architecture";
+    hp_.arch = gguf_get_val_str(gguf_, arch_id);
+    if (hp_.arch != "llama" && hp_.arch != "qwen2") {
+      return "UNSUPPORTED: architecture '" + hp_.arch + "' is not in the Llama family lethe trains (llama, qwen2)";
+    }
+    const std::string a = hp_.arch + ".";
+    hp_.n_embd = key_int(gguf_, a + "embedding_length", 0, true, err);
+    hp_.n_layer = key_int(gguf_, a + "block_count", 0, true, err);
+    hp_.n_head = key_int(gguf_, a + "attention.head_count", 0, true, err);
+    hp_.n_head_kv = key_int(gguf_, a + "attention.head_count_kv", hp_.n_head, false, err);
+    hp_.n_ff = key_int(gguf_, a + "feed_forward_length", 0, true, err);
+    hp_.n_ctx_train = key_int(gguf_, a + "context_length", 0, true, err);
+    if (!err.empty()) return "FORMAT: " + err;
+    if (hp_.n_head <= 0 || hp_.n_head_kv <= 0 || hp_.n_head % hp_.n_head_kv != 0 || hp_.n_embd % hp_.n_head != 0) {
+      return "UNSUPPORTED: head counts (" + std::to_string(hp_.n_head) + ", kv " + std::to_string(hp_.n_head_kv) +
+             ") do not divide the embedding width " + std::to_string(hp_.n_embd);
+    }
+    hp_.head_dim = key_int(gguf_, a + "attention.key_length", hp_.n_embd / hp_.n_head, false, err);
+    hp_.n_rot = key_int(gguf_, a + "rope.dimension_count", hp_.head_dim, false, err);
+    if (hp_.head_dim * hp_.n_head != hp_.n_embd) return "UNSUPPORTED: attention.key_length differs from n_embd / n_head";
+    hp_.rope_base = key_float(gguf_, a + "rope.freq_base", 10000.0f);
+    hp_.rope_scale = 1.0f / key_float(gguf_, a + "rope.scaling.factor", 1.0f);
+    hp_.rms_eps = key_float(gguf_, a + "attention.layer_norm_rms_epsilon", 1e-5f);
+    hp_.rope_mode = hp_.arch == "qwen2" ? GGML_ROPE_TYPE_NEOX : 0;
+
+    // Every tensor becomes an F32 copy: F16 weights train silently flat.
+    const int64_t n_tensors = gguf_get_n_tensors(gguf_);
+    ggml_init_params ip = {static_cast<size_t>(n_tensors + 8) * ggml_tensor_overhead(), nullptr, true};
+    ctx_w_ = ggml_init(ip);
+    for (int64_t i = 0; i < n_tensors; i++) {
+      const char* name = gguf_get_tensor_name(gguf_, i);
+      ggml_tensor* src = ggml_get_tensor(meta_, name);
+      ggml_tensor* t = ggml_new_tensor(ctx_w_, GGML_TYPE_F32, ggml_n_dims(src), src->ne);
+      ggml_set_name(t, name);
+      weights_[name] = t;
+    }
+    backend_ = new_cpu_backend(threads_);
+    if (!backend_) return "BACKEND: no CPU backend was loaded from the prebuilt binaries";
+    buf_w_ = ggml_backend_alloc_ctx_tensors(ctx_w_, backend_);
+    if (!buf_w_) return "ALLOC: not enough memory for the F32 weights of " + path_;
+    if (!(err = ReadWeights()).empty()) return err;
+    if (!(err = BindBlocks()).empty()) return err;
+
+    // Trainable tensors; ggml_set_param must precede graph building or ggml finds no parameters.
+    for (auto& kv : weights_) {
+      ggml_tensor* t = kv.second;
+      if (t == rope_freqs_) continue;
+      if (t == tok_embd_ && !train_embeddings) continue;
+      ggml_set_param(t);
+      params_.push_back(t);
+    }
+    if (params_.empty()) return "CONFIG: no trainable tensors";
+
+    // Gradient accumulators live outside the graph allocator so that they survive between
+    // micro-batches; the loss gets one too, holding the seed gradient 1.
+    ggml_init_params sp = {(params_.size() + 2) * ggml_tensor_overhead(), nullptr, true};
+    ctx_static_ = ggml_init(sp);
+    for (ggml_tensor* p : params_) {
+      grad_accs_.push_back(ggml_new_tensor(ctx_static_, GGML_TYPE_F32, GGML_MAX_DIMS, p->ne));
+      adam_m_.emplace_back(ggml_nelements(p), 0.0f);
+      adam_v_.emplace_back(ggml_nelements(p), 0.0f);
+    }
+    loss_acc_ = ggml_new_tensor_1d(ctx_static_, GGML_TYPE_F32, 1);
+    buf_static_ = ggml_backend_alloc_ctx_tensors(ctx_static_, backend_);
+    if (!buf_static_) return "ALLOC: not enough memory for the gradient accumulators";
+    galloc_ = ggml_gallocr_new(ggml_backend_get_default_buffer_type(backend_));
+    return "";
+  }
+
+  std::string ReadWeights() {
+    FILE* f = fopen(path_.c_str(), "rb");
+    if (!f) return "IO: cannot open " + path_;
+    std::unique_ptr<FILE, int (*)(FILE*)> guard(f, fclose);
+    const size_t base = gguf_get_data_offset(gguf_);
+    std::vector<uint8_t> raw;
+    for (int64_t i = 0; i < gguf_get_n_tensors(gguf_); i++) {
+      const char* name = gguf_get_tensor_name(gguf_, i);
+      ggml_tensor* src = ggml_get_tensor(meta_, name);
+      ggml_tensor* dst = weights_[name];
+      raw.resize(ggml_nbytes(src));
+      if (fseeko(f, static_cast<off_t>(base + gguf_get_tensor_offset(gguf_, i)), SEEK_SET) != 0 ||
+          fread(raw.data(), 1, raw.size(), f) != raw.size()) {
+        return "FORMAT: " + path_ + " is truncated inside tensor " + name;
+      }
+      const auto* traits = ggml_get_type_traits(src->type);
+      if (src->type == GGML_TYPE_F32) {
+        memcpy(dst->data, raw.data(), raw.size());
+      } else if (traits->to_float) {
+        traits->to_float(raw.data(), static_cast<float*>(dst->data), ggml_nelements(src));
+      } else {
+        return std::string("UNSUPPORTED: tensor ") + name + " has type " + ggml_type_name(src->type) +
+               " which cannot be converted to F32";
+      }
+    }
+    return "";
+  }
+
+  ggml_tensor* W(const std::string& name, std::vector<int64_t> shape, bool required, std::string& err) {
+    auto it = weights_.find(name);
+    if (it == weights_.end()) {
+      if (required && err.empty()) err = "UNSUPPORTED: the model has no tensor " + name;
+      return nullptr;
+    }
+    ggml_tensor* t = it->second;
+    for (size_t d = 0; d < shape.size(); d++) {
+      if (t->ne[d] != shape[d] && err.empty()) {
+        err = "FORMAT: tensor " + name + " has an unexpected shape";
+      }
+    }
+    used_.insert(name);
+    return t;
+  }
+
+  std::string BindBlocks() {
+    std::string err;
+    const int64_t C = hp_.n_embd, Ckv = hp_.head_dim * hp_.n_head_kv, F = hp_.n_ff;
+    tok_embd_ = W("token_embd.weight", {C}, true, err);
+    if (tok_embd_) hp_.n_vocab = tok_embd_->ne[1];
+    const int64_t V = hp_.n_vocab;
+    output_norm_ = W("output_norm.weight", {C}, true, err);
+    output_ = W("output.weight", {C, V}, false, err);
+    if (!output_) output_ = tok_embd_;  // tied embeddings
+    rope_freqs_ = W("rope_freqs.weight", {hp_.n_rot / 2}, false, err);
+    for (int64_t l = 0; l < hp_.n_layer; l++) {
+      const std::string p = "blk." + std::to_string(l) + ".";
+      Block b;
+      b.attn_norm = W(p + "attn_norm.weight", {C}, true, err);
+      b.wq = W(p + "attn_q.weight", {C, C}, true, err);
+      b.wk = W(p + "attn_k.weight", {C, Ckv}, true, err);
+      b.wv = W(p + "attn_v.weight", {C, Ckv}, true, err);
+      b.wo = W(p + "attn_output.weight", {C, C}, true, err);
+      b.bq = W(p + "attn_q.bias", {C}, false, err);
+      b.bk = W(p + "attn_k.bias", {Ckv}, false, err);
+      b.bv = W(p + "attn_v.bias", {Ckv}, false, err);
+      b.ffn_norm = W(p + "ffn_norm.weight", {C}, true, err);
+      b.w_gate = W(p + "ffn_gate.weight", {C, F}, true, err);
+      b.w_up = W(p + "ffn_up.weight", {C, F}, true, err);
+      b.w_down = W(p + "ffn_down.weight", {F, C}, true, err);
+      blocks_.push_back(b);
+    }
+    if (!err.empty()) return err;
+    for (auto& kv : weights_) {
+      if (!used_.count(kv.first)) {
+        return "UNSUPPORTED: tensor " + kv.first + " is not part of the Llama graph lethe trains";
+      }
+    }
+    return "";
+  }
+
+  // ---- the graph ------------------------------------------------------------------------------
+
+  // x: [C, N] -> [C, N]; one transformer block.
+  ggml_tensor* BuildBlock(ggml_context* ctx, ggml_tensor* x, const Block& b, ggml_tensor* pos, int64_t B, int64_t T) {
+    const int64_t C = hp_.n_embd, hd = hp_.head_dim, H = hp_.n_head, Hkv = hp_.n_head_kv, N = B * T;
+    const int64_t r = H / Hkv;
+
+    // attention: h = rmsnorm(x) * g
+    ggml_tensor* h = ggml_mul(ctx, ggml_rms_norm(ctx, x, hp_.rms_eps), b.attn_norm);
+    ggml_tensor* q = ggml_mul_mat(ctx, b.wq, h);  // [C, N]
+    ggml_tensor* k = ggml_mul_mat(ctx, b.wk, h);  // [Ckv, N]
+    ggml_tensor* v = ggml_mul_mat(ctx, b.wv, h);  // [Ckv, N]
+    if (b.bq) q = ggml_add(ctx, q, b.bq);
+    if (b.bk) k = ggml_add(ctx, k, b.bk);
+    if (b.bv) v = ggml_add(ctx, v, b.bv);
+    q = Rope(ctx, ggml_reshape_3d(ctx, q, hd, H, N), pos);    // [hd, H, N]
+    k = Rope(ctx, ggml_reshape_3d(ctx, k, hd, Hkv, N), pos);  // [hd, Hkv, N]
+
+    // Per-sequence attention with heads and sequences merged into one batch dimension, so that
+    // every mul_mat is 3-D without broadcasting (the mul_mat backward needs ne[3] == 1).
+    q = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, q, hd, H, T, B), 0, 2, 1, 3));    // [hd, T, H, B]
+    k = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, k, hd, Hkv, T, B), 0, 2, 1, 3));  // [hd, T, Hkv, B]
+    ggml_tensor* vt =
+        ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, v, hd, Hkv, T, B), 1, 2, 0, 3));  // [T, hd, Hkv, B]
+    if (r > 1) {
+      // GQA: query head h reads kv head h / r, as llama.cpp's broadcast does.
+      k = ggml_repeat_4d(ctx, ggml_reshape_4d(ctx, k, hd * T, 1, Hkv, B), hd * T, r, Hkv, B);
+      vt = ggml_repeat_4d(ctx, ggml_reshape_4d(ctx, vt, T * hd, 1, Hkv, B), T * hd, r, Hkv, B);
+    }
+    q = ggml_reshape_3d(ctx, q, hd, T, H * B);
+    k = ggml_reshape_3d(ctx, k, hd, T, H * B);
+    vt = ggml_reshape_3d(ctx, vt, T, hd, H * B);
+
+    ggml_tensor* att = ggml_mul_mat(ctx, k, q);  // [T_k, T_q, H*B]
+    att = ggml_scale(ctx, att, 1.0f / std::sqrt(static_cast<float>(hd)));
+    att = ggml_diag_mask_inf(ctx, att, 0);
+    att = ggml_soft_max(ctx, att);
+    // Without this the allocator may run SOFT_MAX_BACK in place over the softmax output and the
+    // gradients come out silently wrong.
+    ggml_set_output(att);
+    ggml_tensor* o = ggml_mul_mat(ctx, vt, att);  // [hd, T_q, H*B]
+    o = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, o, hd, T, H, B), 0, 2, 1, 3));  // [hd, H, T, B]
+    o = ggml_mul_mat(ctx, b.wo, ggml_reshape_2d(ctx, o, C, N));                              // [C, N]
+    x = ggml_add(ctx, x, o);
+
+    // feed-forward: SwiGLU, in the split form that has a backward pass
+    h = ggml_mul(ctx, ggml_rms_norm(ctx, x, hp_.rms_eps), b.ffn_norm);
+    ggml_tensor* g = ggml_swiglu_split(ctx, ggml_mul_mat(ctx, b.w_gate, h), ggml_mul_mat(ctx, b.w_up, h));  // [F, N]
+    return ggml_add(ctx, x, ggml_mul_mat(ctx, b.w_down, g));
+  }
+
+  ggml_tensor* Rope(ggml_context* ctx, ggml_tensor* t, ggml_tensor* pos) {
+    return ggml_rope_ext(ctx, t, pos, rope_freqs_, hp_.n_rot, hp_.rope_mode, hp_.n_ctx_train, hp_.rope_base,
+                         hp_.rope_scale, 0.0f, 1.0f, 32.0f, 1.0f);
+  }
+
+  // L = -sum_j w_j * log softmax(logits[:, n_j])[t_j], with w already divided by sum|w|.
+  bool EnsureGraph(int64_t B, int64_t T, int64_t K, std::string& err) {
+    if (gf_ && B == B_ && T == T_ && K == K_) return true;
+    if (ctx_c_) ggml_free(ctx_c_);
+    B_ = B, T_ = T, K_ = K;
+    const int64_t N = B * T, V = hp_.n_vocab, M = N * K;
+    // The graph budget grows with depth: ~130 backward nodes per layer, with margin.
+    graph_size_ = 512 + 512 * static_cast<size_t>(hp_.n_layer);
+    ggml_init_params ip = {ggml_tensor_overhead() * graph_size_ * 4 + ggml_graph_overhead_custom(graph_size_, true) * 2,
+                           nullptr, true};
+    ctx_c_ = ggml_init(ip);
+    if (!ctx_c_) {
+      err = "ALLOC: could not create the graph context";
+      return false;
+    }
+    ggml_context* ctx = ctx_c_;
+    tokens_ = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, N);
+    pos_ = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, N);
+    pick_ = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, M);
+    pick_w_ = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 1, M);
+    for (ggml_tensor* t : {tokens_, pos_, pick_, pick_w_}) ggml_set_input(t);
+
+    ggml_tensor* x = ggml_get_rows(ctx, tok_embd_, tokens_);  // [C, N]
+    for (const Block& b : blocks_) x = BuildBlock(ctx, x, b, pos_, B, T);
+    x = ggml_mul(ctx, ggml_rms_norm(ctx, x, hp_.rms_eps), output_norm_);
+    logits_ = ggml_mul_mat(ctx, output_, x);  // [V, N]
+    ggml_set_output(logits_);
+
+    ggml_tensor* probs = ggml_soft_max(ctx, logits_);  // [V, N]
+    ggml_set_output(probs);
+    ggml_tensor* picked = ggml_get_rows(ctx, ggml_reshape_2d(ctx, probs, 1, V * N), pick_);  // [1, M]
+    // The tiny bias keeps log finite where a probability underflows to 0 (masked pairs, or ascent
+    // driving a target to 0); it is below float resolution for any probability above ~1e-23.
+    ggml_tensor* logp = ggml_log(ctx, ggml_scale_bias(ctx, picked, 1.0f, 1e-30f));
+    loss_ = ggml_scale(ctx, ggml_sum(ctx, ggml_mul(ctx, logp, pick_w_)), -1.0f);
+    ggml_set_loss(loss_);
+    ggml_set_output(loss_);
+
+    gf_ = ggml_new_graph_custom(ctx, graph_size_, true);
+    ggml_build_forward_expand(gf_, loss_);
+    gb_ = ggml_graph_dup(ctx, gf_, true);
+    std::vector<ggml_tensor*> accs(ggml_graph_n_nodes(gf_), nullptr);
+    for (int i = 0; i < ggml_graph_n_nodes(gf_); i++) {
+      ggml_tensor* node = ggml_graph_node(gf_, i);
+      if (node == loss_) accs[i] = loss_acc_;
+      for (size_t p = 0; p < params_.size(); p++) {
+        if (node == params_[p]) accs[i] = grad_accs_[p];
+      }
+    }
+    ggml_build_backward_expand(ctx, gb_, accs.data());
+    // One allocation serves both graphs: gb starts with gf's nodes in gf's order, so gb's plan is
+    // valid for running gf alone. (Allocating gf separately would leave data pointers that the
+    // allocator then mistakes for external tensors when it plans gb.)
+    if (!ggml_gallocr_alloc_graph(galloc_, gb_)) {
+      gf_ = gb_ = nullptr;
+      err = "ALLOC: could not allocate the training graph: " + last_native_error();
+      return false;
+    }
+    return true;
+  }
+
+  void SetInputs(const MicroBatch& mb, double total_abs_w) {
+    const int64_t N = mb.B * mb.T, V = hp_.n_vocab, M = N * mb.K;
+    std::vector<int32_t> pos(N), pick(M);
+    std::vector<float> w(M);
+    for (int64_t i = 0; i < N; i++) pos[i] = static_cast<int32_t>(i % mb.T);
+    for (int64_t j = 0; j < M; j++) {
+      const int64_t n = j / mb.K;
+      const float wj = mb.weights[j];
+      // A masked pair points at its own position's row, so log stays finite and w = 0 zeroes it.
+      pick[j] = static_cast<int32_t>(n * V + (wj != 0.0f ? mb.targets[j] : 0));
+      w[j] = total_abs_w > 0 ? static_cast<float>(wj / total_abs_w) : 0.0f;
+    }
+    ggml_backend_tensor_set(tokens_, mb.tokens.data(), 0, N * sizeof(int32_t));
+    ggml_backend_tensor_set(pos_, pos.data(), 0, N * sizeof(int32_t));
+    ggml_backend_tensor_set(pick_, pick.data(), 0, M * sizeof(int32_t));
+    ggml_backend_tensor_set(pick_w_, w.data(), 0, M * sizeof(float));
+  }
+
+  // ---- JS methods -----------------------------------------------------------------------------
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("arch", hp_.arch);
+    o.Set("nVocab", static_cast<double>(hp_.n_vocab));
+    o.Set("nEmbd", static_cast<double>(hp_.n_embd));
+    o.Set("nLayer", static_cast<double>(hp_.n_layer));
+    o.Set("nHead", static_cast<double>(hp_.n_head));
+    o.Set("nHeadKv", static_cast<double>(hp_.n_head_kv));
+    o.Set("nFf", static_cast<double>(hp_.n_ff));
+    o.Set("nCtxTrain", static_cast<double>(hp_.n_ctx_train));
+    o.Set("tiedEmbeddings", output_ == tok_embd_);
+    double n_params = 0, n_trainable = 0;
+    for (auto& kv : weights_) n_params += ggml_nelements(kv.second);
+    for (ggml_tensor* p : params_) n_trainable += ggml_nelements(p);
+    o.Set("nParams", n_params);
+    o.Set("nTrainable", n_trainable);
+    o.Set("step", static_cast<double>(step_));
+    Napi::Array names = Napi::Array::New(env);
+    uint32_t i = 0;
+    for (auto& kv : weights_) names.Set(i++, kv.first);
+    o.Set("tensors", names);
+    return o;
+  }
+
+  static std::vector<MicroBatch> ReadBatches(Napi::Array arr, double& total_abs_w) {
+    std::vector<MicroBatch> mbs(arr.Length());
+    total_abs_w = 0;
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Object o = arr.Get(i).As<Napi::Object>();
+      MicroBatch& mb = mbs[i];
+      mb.B = o.Get("B").As<Napi::Number>().Int64Value();
+      mb.T = o.Get("T").As<Napi::Number>().Int64Value();
+      mb.K = o.Get("K").As<Napi::Number>().Int64Value();
+      Napi::Int32Array tok = o.Get("tokens").As<Napi::Int32Array>();
+      Napi::Int32Array tgt = o.Get("targets").As<Napi::Int32Array>();
+      Napi::Float32Array w = o.Get("weights").As<Napi::Float32Array>();
+      mb.tokens.assign(tok.Data(), tok.Data() + tok.ElementLength());
+      mb.targets.assign(tgt.Data(), tgt.Data() + tgt.ElementLength());
+      mb.weights.assign(w.Data(), w.Data() + w.ElementLength());
+      for (float x : mb.weights) total_abs_w += std::fabs(x);
+    }
+    return mbs;
+  }
+
+  class StepJob : public Job {
+   public:
+    enum Kind { kStep, kGradients, kLoss };
+    StepJob(Napi::Env env, Napi::Function cb, Trainer* t, std::vector<MicroBatch> mbs, double total_abs_w, Kind kind,
+            AdamW o)
+        : Job(env, cb, &t->cancel_flag, &t->busy), t_(t), mbs_(std::move(mbs)), w_(total_abs_w), kind_(kind), o_(o) {}
+
+   protected:
+    void Work(const ExecutionProgress& progress) override {
+      std::string err;
+      if (kind_ == kLoss) {
+        if (!t_->ForwardOnly(mbs_, w_, loss_, nullptr, err)) Fail(err.substr(0, err.find(':')), err.substr(err.find(':') + 2));
+        return;
+      }
+      if (w_ == 0) {
+        skipped_ = true;  // nothing to learn: every weight is 0, so leave the parameters as they are
+        return;
+      }
+      if (!t_->Accumulate(mbs_, w_, loss_, err, &progress)) {
+        return Fail(err.substr(0, err.find(':')), err.substr(err.find(':') + 2));
+      }
+      if (kind_ == kStep) grad_norm_ = t_->Update(o_);
+    }
+
+    Napi::Value Result(Napi::Env env) override {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("loss", loss_);
+      o.Set("gradNorm", grad_norm_);
+      o.Set("skipped", skipped_);
+      return o;
+    }
+
+   private:
+    Trainer* t_;
+    std::vector<MicroBatch> mbs_;
+    double w_;
+    Kind kind_;
+    AdamW o_;
+    float loss_ = 0, grad_norm_ = 0;
+    bool skipped_ = false;
+  };
+
+  Napi::Value RunStep(const Napi::CallbackInfo& info, StepJob::Kind kind) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    double total_abs_w;
+    auto mbs = ReadBatches(info[0].As<Napi::Array>(), total_abs_w);
+    AdamW o{};
+    if (kind == StepJob::kStep) {
+      Napi::Object opt = info[1].As<Napi::Object>();
+      o = {opt.Get("lr").As<Napi::Number>().FloatValue(), opt.Get("beta1").As<Napi::Number>().FloatValue(),
+           opt.Get("beta2").As<Napi::Number>().FloatValue(), opt.Get("eps").As<Napi::Number>().FloatValue(),
+           opt.Get("weightDecay").As<Napi::Number>().FloatValue(), opt.Get("clip").As<Napi::Number>().FloatValue()};
+    }
+    Napi::Function cb = info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
+    claim(env, busy, "this trainer");
+    auto* job = new StepJob(env, cb, this, std::move(mbs), total_abs_w, kind, o);
+    job->Queue();
+    return job->promise();
+  }
+
+  Napi::Value Step(const Napi::CallbackInfo& info) { return RunStep(info, StepJob::kStep); }
+  Napi::Value Gradients(const Napi::CallbackInfo& info) { return RunStep(info, StepJob::kGradients); }
+  Napi::Value Loss(const Napi::CallbackInfo& info) { return RunStep(info, StepJob::kLoss); }
+
+  class ForwardJob : public Job {
+   public:
+    ForwardJob(Napi::Env env, Trainer* t, std::vector<MicroBatch> mbs, Napi::Float32Array out)
+        : Job(env, Napi::Function(), &t->cancel_flag, &t->busy), t_(t), mbs_(std::move(mbs)),
+          out_ref_(Napi::Persistent(out)), out_(out.Data()) {}
+
+   protected:
+    void Work(const ExecutionProgress&) override {
+      std::string err;
+      float loss;
+      if (!t_->ForwardOnly(mbs_, 0, loss, out_, err)) Fail(err.substr(0, err.find(':')), err.substr(err.find(':') + 2));
+    }
+    Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+   private:
+    Trainer* t_;
+    std::vector<MicroBatch> mbs_;
+    Napi::Reference<Napi::Float32Array> out_ref_;
+    float* out_;
+  };
+
+  // forward(tokens Int32Array[B*T], B, T, out Float32Array[B*T*V])
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    MicroBatch mb;
+    Napi::Int32Array tok = info[0].As<Napi::Int32Array>();
+    mb.B = info[1].As<Napi::Number>().Int64Value();
+    mb.T = info[2].As<Napi::Number>().Int64Value();
+    mb.K = 1;
+    mb.tokens.assign(tok.Data(), tok.Data() + tok.ElementLength());
+    mb.targets.assign(mb.B * mb.T, 0);
+    mb.weights.assign(mb.B * mb.T, 0.0f);
+    std::vector<MicroBatch> mbs;
+    mbs.push_back(std::move(mb));
+    claim(env, busy, "this trainer");
+    auto* job = new ForwardJob(env, this, std::move(mbs), info[3].As<Napi::Float32Array>());
+    job->Queue();
+    return job->promise();
+  }
+
+  ggml_tensor* Named(Napi::Env env, const std::string& name) {
+    auto it = weights_.find(name);
+    if (it == weights_.end()) throw_js(env, "NO_TENSOR", "the model has no tensor " + name);
+    return it->second;
+  }
+
+  Napi::Value GetTensor(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    ggml_tensor* t = Named(env, info[0].As<Napi::String>().Utf8Value());
+    Napi::Float32Array out = Napi::Float32Array::New(env, ggml_nelements(t));
+    memcpy(out.Data(), t->data, ggml_nbytes(t));
+    return out;
+  }
+
+  Napi::Value GetGradient(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    ggml_tensor* t = Named(env, info[0].As<Napi::String>().Utf8Value());
+    for (size_t p = 0; p < params_.size(); p++) {
+      if (params_[p] == t) {
+        Napi::Float32Array out = Napi::Float32Array::New(env, ggml_nelements(t));
+        memcpy(out.Data(), grad_accs_[p]->data, ggml_nbytes(t));
+        return out;
+      }
+    }
+    throw_js(env, "NO_TENSOR", "tensor " + info[0].As<Napi::String>().Utf8Value() + " is not trainable");
+  }
+
+  Napi::Value SetTensor(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (busy.load()) throw_js(env, "BUSY", "cannot change weights during a call");
+    ggml_tensor* t = Named(env, info[0].As<Napi::String>().Utf8Value());
+    Napi::Float32Array a = info[1].As<Napi::Float32Array>();
+    if (static_cast<int64_t>(a.ElementLength()) != ggml_nelements(t)) throw_js(env, "SHAPE", "wrong element count");
+    memcpy(t->data, a.Data(), ggml_nbytes(t));
+    return env.Undefined();
+  }
+
+  // save(path, keepSourceTypes): every tensor in source order, metadata copied.
+  Napi::Value Save(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (busy.load()) throw_js(env, "BUSY", "cannot save during a call");
+    const std::string out = info[0].As<Napi::String>().Utf8Value();
+    const bool keep_types = info[1].As<Napi::Boolean>().Value();
+    gguf_context* g = gguf_init_empty();
+    std::unique_ptr<gguf_context, void (*)(gguf_context*)> gguard(g, gguf_free);
+    gguf_set_kv(g, gguf_);
+    const int64_t n = gguf_get_n_tensors(gguf_);
+    ggml_init_params ip = {static_cast<size_t>(n + 1) * ggml_tensor_overhead(), nullptr, true};
+    ggml_context* tctx = ggml_init(ip);
+    std::unique_ptr<ggml_context, void (*)(ggml_context*)> cguard(tctx, ggml_free);
+    std::vector<std::vector<uint8_t>> converted;
+    converted.reserve(n);
+    bool all_f32 = true;
+    for (int64_t i = 0; i < n; i++) {
+      const char* name = gguf_get_tensor_name(gguf_, i);
+      ggml_tensor* w = weights_[name];
+      ggml_type type = keep_types ? gguf_get_tensor_type(gguf_, i) : GGML_TYPE_F32;
+      if (type != GGML_TYPE_F32 && type != GGML_TYPE_F16 && type != GGML_TYPE_BF16 &&
+          !ggml_get_type_traits(type)->from_float_ref) {
+        type = GGML_TYPE_F32;
+      }
+      all_f32 = all_f32 && type == GGML_TYPE_F32;
+      ggml_tensor* t = ggml_new_tensor(tctx, type, ggml_n_dims(w), w->ne);
+      ggml_set_name(t, name);
+      converted.emplace_back(ggml_nbytes(t));
+      const float* src = static_cast<const float*>(w->data);
+      if (type == GGML_TYPE_F32) {
+        memcpy(converted.back().data(), src, ggml_nbytes(t));
+      } else if (type == GGML_TYPE_F16) {
+        ggml_fp32_to_fp16_row(src, reinterpret_cast<ggml_fp16_t*>(converted.back().data()), ggml_nelements(t));
+      } else if (type == GGML_TYPE_BF16) {
+        ggml_fp32_to_bf16_row(src, reinterpret_cast<ggml_bf16_t*>(converted.back().data()), ggml_nelements(t));
+      } else {
+        ggml_quantize_chunk(type, src, converted.back().data(), 0, ggml_nrows(t), t->ne[0], nullptr);
+      }
+      t->data = converted.back().data();
+      gguf_add_tensor(g, t);
+    }
+    if (all_f32) gguf_set_val_u32(g, "general.file_type", 0);
+    if (!gguf_write_to_file(g, out.c_str(), false)) {
+      throw_js(env, "IO", "could not write " + out + ": " + last_native_error());
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+    threads_ = info[0].As<Napi::Number>().Int32Value();
+    if (backend_) set_backend_threads(backend_, threads_);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Cancel(const Napi::CallbackInfo& info) {
+    cancel_flag.store(true);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    if (busy.load()) throw_js(info.Env(), "BUSY", "cannot dispose a trainer while a call is running");
+    Free();
+    return info.Env().Undefined();
+  }
+
+  void CheckOpen(Napi::Env env) {
+    if (!ctx_w_) throw_js(env, "DISPOSED", "the trainer was disposed");
+  }
+
+  void Free() {
+    if (galloc_) ggml_gallocr_free(galloc_);
+    if (ctx_c_) ggml_free(ctx_c_);
+    if (buf_static_) ggml_backend_buffer_free(buf_static_);
+    if (ctx_static_) ggml_free(ctx_static_);
+    if (buf_w_) ggml_backend_buffer_free(buf_w_);
+    if (ctx_w_) ggml_free(ctx_w_);
+    if (backend_) ggml_backend_free(backend_);
+    if (meta_) ggml_free(meta_);
+    if (gguf_) gguf_free(gguf_);
+    galloc_ = nullptr, ctx_c_ = nullptr, buf_static_ = nullptr, ctx_static_ = nullptr;
+    buf_w_ = nullptr, ctx_w_ = nullptr, backend_ = nullptr, meta_ = nullptr, gguf_ = nullptr;
+    gf_ = gb_ = nullptr;
+    adam_m_.clear();
+    adam_v_.clear();
+  }
+
+  std::string path_;
+  int threads_ = 1;
+  Hparams hp_;
+  gguf_context* gguf_ = nullptr;
+  ggml_context* meta_ = nullptr;
+  ggml_context* ctx_w_ = nullptr;
+  ggml_backend_buffer_t buf_w_ = nullptr;
+  ggml_backend_t backend_ = nullptr;
+  std::map<std::string, ggml_tensor*> weights_;
+  std::set<std::string> used_;
+  ggml_tensor *tok_embd_ = nullptr, *output_norm_ = nullptr, *output_ = nullptr, *rope_freqs_ = nullptr;
+  std::vector<Block> blocks_;
+
+  std::vector<ggml_tensor*> params_, grad_accs_;
+  std::vector<std::vector<float>> adam_m_, adam_v_;
+  int64_t step_ = 0;
+  ggml_context* ctx_static_ = nullptr;
+  ggml_backend_buffer_t buf_static_ = nullptr;
+  ggml_tensor* loss_acc_ = nullptr;
+
+  ggml_context* ctx_c_ = nullptr;
+  ggml_gallocr_t galloc_ = nullptr;
+  ggml_cgraph *gf_ = nullptr, *gb_ = nullptr;
+  size_t graph_size_ = 0;
+  int64_t B_ = 0, T_ = 0, K_ = 0;
+  ggml_tensor *tokens_ = nullptr, *pos_ = nullptr, *pick_ = nullptr, *pick_w_ = nullptr;
+  ggml_tensor *logits_ = nullptr, *loss_ = nullptr;
+};
+
+}  // namespace
+
+Napi::Object InitTrainer(Napi::Env env, Napi::Object exports) {
+  exports.Set("Trainer", Trainer::Define(env));
+  return exports;
+}
+
+}  // namespace lethe

@@ -1,0 +1,196 @@
+/**
+ * Loads lethe's N-API addon and declares its raw contract. Everything here is unvalidated: the
+ * typed classes in model.ts and trainer.ts check inputs before any call reaches native code.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import {
+  CancelledError,
+  EngineError,
+  FileFormatError,
+  InputError,
+  InsufficientMemoryError,
+  LetheError,
+  UnsupportedModelError,
+} from "../errors.js";
+
+export type ProgressCallback = (done: number, total: number) => void;
+
+export interface NativeMicroBatch {
+  B: number;
+  T: number;
+  K: number;
+  tokens: Int32Array;
+  targets: Int32Array;
+  weights: Float32Array;
+}
+
+export interface NativeStepResult {
+  loss: number;
+  gradNorm: number;
+  skipped: boolean;
+}
+
+export interface NativeLlamaModel {
+  info(): {
+    description: string;
+    nVocab: number;
+    nCtxTrain: number;
+    nCtx: number;
+    nEmbd: number;
+    nLayer: number;
+    nParams: number;
+    bos: number;
+    eos: number;
+    addBos: boolean;
+  };
+  tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
+  detokenize(ids: Int32Array, removeSpecial: boolean): string;
+  logits(seqs: Int32Array[], topK: number, outs: Float32Array[] | null, onProgress?: ProgressCallback): Promise<
+    void | { ids: Int32Array[]; logits: Float32Array[]; logSumExp: Float32Array[] }
+  >;
+  tokenLogprobs(seqs: Int32Array[], onProgress?: ProgressCallback): Promise<Float32Array[]>;
+  generate(
+    prompt: Int32Array,
+    opts: { maxTokens: number; temperature: number; topK: number; topP: number; seed: number },
+    onProgress?: ProgressCallback,
+  ): Promise<Int32Array>;
+  cancel(): void;
+  dispose(): void;
+}
+
+export interface NativeTrainer {
+  info(): {
+    arch: string;
+    nVocab: number;
+    nEmbd: number;
+    nLayer: number;
+    nHead: number;
+    nHeadKv: number;
+    nFf: number;
+    nCtxTrain: number;
+    tiedEmbeddings: boolean;
+    nParams: number;
+    nTrainable: number;
+    step: number;
+    tensors: string[];
+  };
+  step(
+    batches: NativeMicroBatch[],
+    opt: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; clip: number },
+    onProgress?: ProgressCallback,
+  ): Promise<NativeStepResult>;
+  gradients(batches: NativeMicroBatch[], opt: null, onProgress?: ProgressCallback): Promise<NativeStepResult>;
+  loss(batches: NativeMicroBatch[], opt: null): Promise<NativeStepResult>;
+  forward(tokens: Int32Array, B: number, T: number, out: Float32Array): Promise<void>;
+  getTensor(name: string): Float32Array;
+  getGradient(name: string): Float32Array;
+  setTensor(name: string, data: Float32Array): void;
+  save(path: string, keepSourceTypes: boolean): void;
+  setThreads(n: number): void;
+  cancel(): void;
+  dispose(): void;
+}
+
+interface Addon {
+  loadBackends(binsDir: string): void;
+  backendInfo(): { devices: { name: string; description: string }[]; cpuVariant: string; systemInfo: string };
+  setLogVerbose(verbose: boolean): void;
+  LlamaModel: new (
+    path: string,
+    opts: { binsDir: string; threads: number; nCtx: number; nSeqMax: number; kvF32: boolean; useMmap: boolean },
+  ) => NativeLlamaModel;
+  Trainer: new (path: string, opts: { binsDir: string; threads: number; trainEmbeddings: boolean }) => NativeTrainer;
+}
+
+const root = findUp(dirname(fileURLToPath(import.meta.url)));
+
+function findUp(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "native"))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
+
+let addon: Addon | undefined;
+
+/** The loaded addon; builds are made by `npm install` (scripts/build-native.mjs). */
+export function native(): Addon {
+  if (addon) return addon;
+  const file = join(root, "build", "lethe.node");
+  const binsFile = join(root, "build", "bins-dir.txt");
+  if (!existsSync(file) || !existsSync(binsFile)) {
+    throw new EngineError(`lethe's native addon is not built (${file} is missing)`, "run `npm run build:native`");
+  }
+  const require = createRequire(import.meta.url);
+  try {
+    addon = require(file) as Addon;
+  } catch (e) {
+    throw new EngineError(`lethe's native addon failed to load: ${(e as Error).message}`, "run `npm run build:native`", {
+      cause: e,
+    });
+  }
+  addon.loadBackends(readFileSync(binsFile, "utf8").trim());
+  return addon;
+}
+
+/** The folder of the prebuilt ggml/llama.cpp libraries the addon loads its backends from. */
+export function binsDir(): string {
+  native();
+  return readFileSync(join(root, "build", "bins-dir.txt"), "utf8").trim();
+}
+
+/** Which backends loaded, and which CPU variant (zen4 runs ~7x faster than the generic x64 one). */
+export function backendInfo(): ReturnType<Addon["backendInfo"]> {
+  return native().backendInfo();
+}
+
+/** Sends llama.cpp and ggml logs to stderr (otherwise only errors are kept, for error messages). */
+export function setNativeLogging(verbose: boolean): void {
+  native().setLogVerbose(verbose);
+}
+
+/** All cores unless told otherwise; never more, since oversubscription made generation 30x slower. */
+export function resolveThreads(threads?: number): number {
+  const cores = availableParallelism();
+  if (threads === undefined) return cores;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new InputError(`threads must be a positive integer, got ${threads}`, `pass a thread count from 1 to ${cores}`);
+  }
+  return Math.min(threads, cores);
+}
+
+/** Turns a native "CODE: message" error into lethe's typed errors. */
+export function translateNativeError(e: unknown, context: string): LetheError {
+  if (e instanceof LetheError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  const m = /^([A-Z_]+): ([\s\S]*)$/.exec(message);
+  const code = m?.[1] ?? "NATIVE";
+  const detail = m?.[2] ?? message;
+  const what = `${context}: ${detail}`;
+  switch (code) {
+    case "CANCELLED":
+      return new CancelledError(context);
+    case "FORMAT":
+    case "MODEL_LOAD":
+      return new FileFormatError(what, "check that the file is a complete GGUF model", { cause: e });
+    case "UNSUPPORTED":
+      return new UnsupportedModelError(what, "use a Llama-family GGUF (llama or qwen2 architecture)", { cause: e });
+    case "ALLOC":
+    case "CONTEXT":
+      return new InsufficientMemoryError(what, "use a shorter context, a smaller batch or a smaller model", {
+        cause: e,
+      });
+    case "BUSY":
+    case "DISPOSED":
+      return new EngineError(what, "await the previous call before starting another on the same object", {
+        cause: e,
+      });
+    default:
+      return new EngineError(what, "rerun with --verbose and report the log if it persists", { cause: e });
+  }
+}

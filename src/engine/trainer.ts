@@ -1,0 +1,307 @@
+/**
+ * lethe's trainer: fine-tunes a Llama-family GGUF on weighted per-position targets.
+ *
+ * The loss over the (position, target, weight) pairs of one optimizer step is
+ *   L = −Σ w · log softmax(logits[pos])[target] / Σ|w|
+ * so w = 1 trains towards a target, w = 0 masks a position and w < 0 pushes a target down
+ * (gradient ascent). Weights are held in F32 while training, whatever the file's type.
+ */
+import { existsSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+
+import { InputError } from "../errors.js";
+import { inspectModelFile } from "./model.js";
+import { binsDir, native, resolveThreads, translateNativeError, type NativeTrainer, type ProgressCallback } from "./native.js";
+
+export interface TrainerOptions {
+  /** CPU threads; default all cores, never more. */
+  threads?: number;
+  /** Train the token embeddings too (default true). With tied embeddings this also freezes the output. */
+  trainEmbeddings?: boolean;
+}
+
+export interface OptimizerOptions {
+  /** Learning rate of this step (schedules live in schedule.ts). */
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Decoupled weight decay on matrices; default 0. */
+  weightDecay?: number;
+  /** Global gradient-norm clip; 0 disables; default 1. */
+  clip?: number;
+}
+
+/**
+ * B sequences of T tokens, with K (target, weight) pairs per position, row-major: the pairs of
+ * position t of sequence b start at index (b*T + t)*K.
+ */
+export interface WeightedBatch {
+  B: number;
+  T: number;
+  K: number;
+  tokens: Int32Array;
+  targets: Int32Array;
+  weights: Float32Array;
+}
+
+export interface StepResult {
+  /** Loss of the step before the update (normalised by Σ|w| over all its micro-batches). */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** True when every weight was 0: nothing was learned and the parameters are unchanged. */
+  skipped: boolean;
+}
+
+export interface TrainerInfo {
+  path: string;
+  architecture: string;
+  nVocab: number;
+  nEmbd: number;
+  nLayer: number;
+  nHead: number;
+  nHeadKv: number;
+  nFf: number;
+  nCtxTrain: number;
+  tiedEmbeddings: boolean;
+  nParams: number;
+  nTrainable: number;
+  tensors: string[];
+}
+
+/**
+ * Next-token targets for equal-or-shorter sequences, padded to T with masked positions: position t
+ * predicts token t+1, and the last position of each sequence is masked.
+ */
+export function nextTokenBatch(seqs: ArrayLike<number>[], T?: number, weight = 1): WeightedBatch {
+  if (seqs.length === 0) throw new InputError("a batch needs at least one sequence", "pass one or more sequences");
+  const len = T ?? Math.max(...seqs.map((s) => s.length));
+  const B = seqs.length;
+  const tokens = new Int32Array(B * len);
+  const targets = new Int32Array(B * len);
+  const weights = new Float32Array(B * len);
+  seqs.forEach((s, b) => {
+    if (s.length > len) throw new InputError(`sequence ${b} has ${s.length} tokens, more than T = ${len}`, "cut sequences to T tokens");
+    for (let t = 0; t < s.length; t++) {
+      tokens[b * len + t] = s[t]!;
+      if (t + 1 < s.length) {
+        targets[b * len + t] = s[t + 1]!;
+        weights[b * len + t] = weight;
+      }
+    }
+  });
+  return { B, T: len, K: 1, tokens, targets, weights };
+}
+
+export class Trainer {
+  readonly info: TrainerInfo;
+  private handle: NativeTrainer | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(info: TrainerInfo, handle: NativeTrainer) {
+    this.info = info;
+    this.handle = handle;
+  }
+
+  /** Loads every tensor of a GGUF model as F32 for training. */
+  static load(path: string, options: TrainerOptions = {}): Trainer {
+    inspectModelFile(path);
+    let handle: NativeTrainer;
+    try {
+      handle = new (native().Trainer)(path, {
+        binsDir: binsDir(),
+        threads: resolveThreads(options.threads),
+        trainEmbeddings: options.trainEmbeddings ?? true,
+      });
+    } catch (e) {
+      throw translateNativeError(e, `loading ${path} for training`);
+    }
+    const i = handle.info();
+    return new Trainer(
+      {
+        path,
+        architecture: i.arch,
+        nVocab: i.nVocab,
+        nEmbd: i.nEmbd,
+        nLayer: i.nLayer,
+        nHead: i.nHead,
+        nHeadKv: i.nHeadKv,
+        nFf: i.nFf,
+        nCtxTrain: i.nCtxTrain,
+        tiedEmbeddings: i.tiedEmbeddings,
+        nParams: i.nParams,
+        nTrainable: i.nTrainable,
+        tensors: i.tensors,
+      },
+      handle,
+    );
+  }
+
+  /**
+   * One optimizer step over one or more micro-batches (gradient accumulation): forward, backward,
+   * global-norm clipping and AdamW.
+   */
+  step(batches: WeightedBatch | WeightedBatch[], opt: OptimizerOptions, onProgress?: ProgressCallback): Promise<StepResult> {
+    const list = this.checkBatches(batches);
+    const o = {
+      lr: opt.lr,
+      beta1: opt.beta1 ?? 0.9,
+      beta2: opt.beta2 ?? 0.95,
+      eps: opt.eps ?? 1e-8,
+      weightDecay: opt.weightDecay ?? 0,
+      clip: opt.clip ?? 1,
+    };
+    for (const [k, v] of Object.entries(o)) {
+      if (!Number.isFinite(v) || v < 0) throw new InputError(`optimizer option ${k} must be a finite number >= 0, got ${v}`, `fix ${k}`);
+    }
+    if (o.beta1 >= 1 || o.beta2 >= 1) throw new InputError("betas must be below 1", "use e.g. beta1 0.9, beta2 0.95");
+    return this.run("training step", (h) => h.step(list, o, onProgress));
+  }
+
+  /** Forward and backward without an update; read the result with {@link gradient}. */
+  computeGradients(batches: WeightedBatch | WeightedBatch[]): Promise<StepResult> {
+    const list = this.checkBatches(batches);
+    return this.run("computing gradients", (h) => h.gradients(list, null));
+  }
+
+  /** The loss of the batches under the current weights, forward only. */
+  async loss(batches: WeightedBatch | WeightedBatch[]): Promise<number> {
+    const list = this.checkBatches(batches);
+    return (await this.run("computing the loss", (h) => h.loss(list, null))).loss;
+  }
+
+  /** Logits of the trainer's own graph for B sequences of equal length: [B*T, vocab] row-major. */
+  async forward(seqs: ArrayLike<number>[]): Promise<Float32Array> {
+    const batch = nextTokenBatch(seqs);
+    if (seqs.some((s) => s.length !== batch.T)) {
+      throw new InputError("forward needs sequences of equal length", "pad or cut the sequences to one length");
+    }
+    this.checkBatches(batch);
+    const out = new Float32Array(batch.B * batch.T * this.info.nVocab);
+    await this.run("forward pass", (h) => h.forward(batch.tokens, batch.B, batch.T, out));
+    return out;
+  }
+
+  /** A copy of a tensor's current F32 values. */
+  tensor(name: string): Float32Array {
+    return this.sync(`reading tensor ${name}`, (h) => h.getTensor(name));
+  }
+
+  /** A copy of a trainable tensor's gradient from the last step or computeGradients. */
+  gradient(name: string): Float32Array {
+    return this.sync(`reading the gradient of ${name}`, (h) => h.getGradient(name));
+  }
+
+  /** Overwrites a tensor's values (for tests and weight surgery). */
+  setTensor(name: string, data: Float32Array): void {
+    this.sync(`writing tensor ${name}`, (h) => h.setTensor(name, data));
+  }
+
+  /**
+   * Writes the model as GGUF with the source metadata: F32, or each tensor's source type. The file
+   * appears under its name only once complete.
+   */
+  async save(path: string, options: { dtype?: "f32" | "source" } = {}): Promise<void> {
+    const dir = dirname(path);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new InputError(`cannot write ${path}: folder ${dir} does not exist`, "create the folder or choose another output path");
+    }
+    const tmp = `${path}.tmp`;
+    await this.run(`saving ${path}`, async (h) => {
+      try {
+        h.save(tmp, (options.dtype ?? "f32") === "source");
+        renameSync(tmp, path);
+      } finally {
+        rmSync(tmp, { force: true });
+      }
+    });
+  }
+
+  setThreads(threads: number): void {
+    this.sync("setting threads", (h) => h.setThreads(resolveThreads(threads)));
+  }
+
+  /** Stops the running step between micro-batches; its promise rejects with CancelledError. */
+  cancel(): void {
+    this.handle?.cancel();
+  }
+
+  async dispose(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    this.handle?.dispose();
+    this.handle = undefined;
+  }
+
+  private open(): NativeTrainer {
+    if (!this.handle) throw new InputError(`trainer for ${this.info.path} was disposed`, "load it again");
+    return this.handle;
+  }
+
+  private sync<T>(what: string, call: (h: NativeTrainer) => T): T {
+    try {
+      return call(this.open());
+    } catch (e) {
+      throw translateNativeError(e, what);
+    }
+  }
+
+  private run<T>(what: string, call: (h: NativeTrainer) => Promise<T>): Promise<T> {
+    const next = this.queue.then(async () => {
+      try {
+        return await call(this.open());
+      } catch (e) {
+        throw translateNativeError(e, what);
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private checkBatches(batches: WeightedBatch | WeightedBatch[]): WeightedBatch[] {
+    const list = Array.isArray(batches) ? batches : [batches];
+    if (list.length === 0) throw new InputError("no batches given", "pass at least one batch");
+    const { nVocab, nCtxTrain } = this.info;
+    list.forEach((b, i) => {
+      const where = `batch ${i}`;
+      for (const k of ["B", "T", "K"] as const) {
+        if (!Number.isInteger(b[k]) || b[k] < 1) throw new InputError(`${where}: ${k} must be a positive integer, got ${b[k]}`, "fix the batch shape");
+      }
+      if (b.T > nCtxTrain) {
+        throw new InputError(
+          `${where}: sequences of ${b.T} tokens are longer than the model's ${nCtxTrain}-token context`,
+          `cut blocks to at most ${nCtxTrain} tokens`,
+        );
+      }
+      const n = b.B * b.T;
+      if (b.tokens.length !== n) throw new InputError(`${where}: ${b.tokens.length} tokens for B*T = ${n}`, "pass B*T tokens");
+      if (b.targets.length !== n * b.K || b.weights.length !== n * b.K) {
+        throw new InputError(
+          `${where}: targets (${b.targets.length}) and weights (${b.weights.length}) must both have B*T*K = ${n * b.K} entries`,
+          "pass one target and one weight per position and pair",
+        );
+      }
+      checkIds(b.tokens, nVocab, `${where} tokens`);
+      for (let j = 0; j < b.targets.length; j++) {
+        const w = b.weights[j]!;
+        if (!Number.isFinite(w)) throw new InputError(`${where}: weight ${j} is ${w}`, "use finite weights");
+        if (w !== 0) checkIds(b.targets.subarray(j, j + 1), nVocab, `${where} targets`);
+      }
+    });
+    return list;
+  }
+}
+
+function checkIds(ids: Int32Array, nVocab: number, what: string): void {
+  for (let j = 0; j < ids.length; j++) {
+    const t = ids[j]!;
+    if (t < 0 || t >= nVocab) {
+      throw new InputError(`${what}: token id ${t} at index ${j} is outside the vocabulary (0..${nVocab - 1})`, "tokenize with the model's own tokenizer");
+    }
+  }
+}
+
+/** Loads a GGUF model for training (see {@link Trainer.load}). */
+export function loadTrainer(path: string, options?: TrainerOptions): Trainer {
+  return Trainer.load(path, options);
+}

@@ -1,0 +1,50 @@
+// Shared helpers of the engine tests.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `lethe-${prefix}-`));
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/** Index of the largest value in each row of a row-major [rows, width] matrix. */
+export function rowArgmax(m: Float32Array, width: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < m.length / width; r++) {
+    let best = 0;
+    for (let v = 1; v < width; v++) if (m[r * width + v]! > m[r * width + best]!) best = v;
+    out.push(best);
+  }
+  return out;
+}
+
+/** log softmax(row)[target] computed in float64. */
+export function logSoftmaxAt(m: Float32Array, width: number, row: number, target: number): number {
+  let mx = -Infinity;
+  for (let v = 0; v < width; v++) mx = Math.max(mx, m[row * width + v]!);
+  let sum = 0;
+  for (let v = 0; v < width; v++) sum += Math.exp(m[row * width + v]! - mx);
+  return m[row * width + target]! - mx - Math.log(sum);
+}
+
+/** Deterministic pseudo-random token sequences. */
+export function randomTokens(n: number, vocab: number, seed: number, low = 0): number[] {
+  let s = seed >>> 0 || 1;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out.push(low + (s % (vocab - low)));
+  }
+  return out;
+}

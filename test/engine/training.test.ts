@@ -1,0 +1,162 @@
+// The weighted-target loss: w = 1 trains, w = 0 masks, w < 0 ascends; gradients match finite
+// differences; deep models build; accumulation equals one big batch.
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+
+import { Trainer, nextTokenBatch, type WeightedBatch } from "../../src/engine/trainer.js";
+import { makeTinyModel } from "../fixtures/tiny-model.js";
+import { logSoftmaxAt, maxAbsDiff, randomTokens, rowArgmax, tempDir } from "./helpers.js";
+
+const dir = tempDir("training");
+const trainers: Trainer[] = [];
+after(async () => {
+  for (const t of trainers) await t.dispose();
+});
+
+function load(overrides: Parameters<typeof makeTinyModel>[1] = {}, trainEmbeddings = true): Trainer {
+  const t = Trainer.load(makeTinyModel(dir, { nLayer: 2, ...overrides }), { threads: 2, trainEmbeddings });
+  trainers.push(t);
+  return t;
+}
+
+/** A batch whose targets are arbitrary tokens, not the next tokens. */
+function customBatch(tokens: number[], targets: number[], weights: number[]): WeightedBatch {
+  return {
+    B: 1,
+    T: tokens.length,
+    K: 1,
+    tokens: Int32Array.from(tokens),
+    targets: Int32Array.from(targets),
+    weights: Float32Array.from(weights),
+  };
+}
+
+test("custom targets: the loss falls and the argmax moves to the targets", async () => {
+  const t = load({ seed: 21 });
+  const tokens = randomTokens(24, 256, 5);
+  const targets = tokens.map((_, i) => 65 + (i % 5)); // A..E, unrelated to the next token
+  const batch = customBatch(tokens, targets, tokens.map(() => 1));
+  const first = await t.step(batch, { lr: 3e-3 });
+  let last = first;
+  for (let i = 0; i < 60; i++) last = await t.step(batch, { lr: 3e-3 });
+  assert.ok(last.loss < first.loss / 10, `loss ${first.loss} -> ${last.loss}`);
+  const logits = await t.forward([tokens]);
+  assert.deepEqual(rowArgmax(logits, t.info.nVocab), targets);
+});
+
+test("all weights 0: the step is skipped and no parameter changes", async () => {
+  const t = load({ seed: 22 });
+  const before = t.tensor("blk.0.attn_q.weight");
+  const embBefore = t.tensor("token_embd.weight");
+  const tokens = randomTokens(16, 256, 6);
+  const r = await t.step(customBatch(tokens, tokens, tokens.map(() => 0)), { lr: 1e-2, weightDecay: 0.1 });
+  assert.equal(r.skipped, true);
+  assert.deepEqual(t.tensor("blk.0.attn_q.weight"), before);
+  assert.deepEqual(t.tensor("token_embd.weight"), embBefore);
+});
+
+test("masked positions contribute nothing to the gradient", async () => {
+  const t = load({ seed: 23 });
+  const tokens = randomTokens(16, 256, 7);
+  const targets = randomTokens(16, 256, 8);
+  const half = tokens.map((_, i) => (i < 8 ? 1 : 0));
+  // Changing the targets of masked positions must not change the gradient at all.
+  await t.computeGradients(customBatch(tokens, targets, half));
+  const g1 = t.gradient("blk.1.ffn_up.weight");
+  const scrambled = targets.map((x, i) => (i < 8 ? x : (x + 77) % 256));
+  await t.computeGradients(customBatch(tokens, scrambled, half));
+  assert.deepEqual(t.gradient("blk.1.ffn_up.weight"), g1);
+});
+
+test("w = -1: gradient ascent raises the NLL of those targets", async () => {
+  const t = load({ seed: 24 });
+  const tokens = randomTokens(20, 256, 9);
+  const ascend = nextTokenBatch([tokens], undefined, -1);
+  const descend = nextTokenBatch([tokens]);
+  const nll0 = await t.loss(descend);
+  for (let i = 0; i < 10; i++) await t.step(ascend, { lr: 1e-3 });
+  const nll1 = await t.loss(descend);
+  assert.ok(nll1 > nll0 + 0.5, `NLL ${nll0} -> ${nll1}`);
+});
+
+test("embeddings train when selected and stay frozen otherwise", async () => {
+  const tokens = randomTokens(16, 256, 10);
+  const batch = nextTokenBatch([tokens]);
+  const on = load({ seed: 25 }, true);
+  const off = load({ seed: 25 }, false);
+  assert.ok(off.info.nTrainable < on.info.nTrainable);
+  const e0 = on.tensor("token_embd.weight");
+  await on.step(batch, { lr: 1e-2 });
+  await off.step(batch, { lr: 1e-2 });
+  assert.ok(maxAbsDiff(on.tensor("token_embd.weight"), e0) > 1e-4, "embeddings did not move");
+  assert.deepEqual(off.tensor("token_embd.weight"), e0);
+});
+
+test("gradients match central finite differences (soft labels, ascent and masking)", async () => {
+  const t = load({ seed: 26, nEmbd: 32, nHead: 4, nHeadKv: 2, nFf: 64 });
+  const T = 12;
+  const K = 2;
+  const tokens = randomTokens(T, 256, 11);
+  const targets = randomTokens(T * K, 256, 12);
+  const weights = Array.from({ length: T * K }, (_, j) => [1, 0.5, -0.3, 0, 1, 0.25][j % 6]!);
+  const batch: WeightedBatch = { B: 1, T, K, tokens: Int32Array.from(tokens), targets: Int32Array.from(targets), weights: Float32Array.from(weights) };
+  await t.computeGradients(batch);
+  const names = ["token_embd.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.1.attn_v.weight", "blk.1.ffn_down.weight", "blk.0.attn_norm.weight", "output_norm.weight", "output.weight"];
+  const h = 1e-2;
+  let worst = 0;
+  for (const name of names) {
+    const grad = t.gradient(name);
+    const w = t.tensor(name);
+    // The embedding rows of tokens that occur, and spread samples elsewhere.
+    const picks = name === "token_embd.weight" ? [tokens[0]! * 32, tokens[3]! * 32 + 5] : [0, 7, Math.floor(w.length / 2), w.length - 1];
+    for (const i of picks) {
+      const orig = w[i]!;
+      w[i] = orig + h;
+      t.setTensor(name, w);
+      const up = await t.loss(batch);
+      w[i] = orig - h;
+      t.setTensor(name, w);
+      const down = await t.loss(batch);
+      w[i] = orig;
+      t.setTensor(name, w);
+      const numeric = (up - down) / (2 * h);
+      const err = Math.abs(numeric - grad[i]!);
+      worst = Math.max(worst, err);
+      assert.ok(err < 2e-3 + 0.02 * Math.abs(numeric), `${name}[${i}]: analytic ${grad[i]} vs numeric ${numeric}`);
+    }
+  }
+  assert.ok(worst < 2e-3, `worst gradient error ${worst}`);
+});
+
+test("gradient accumulation over micro-batches equals one batch of both", async () => {
+  const t = load({ seed: 27 });
+  const a = randomTokens(16, 256, 13);
+  const b = randomTokens(16, 256, 14);
+  await t.computeGradients(nextTokenBatch([a, b]));
+  const together = t.gradient("blk.0.ffn_gate.weight");
+  await t.computeGradients([nextTokenBatch([a]), nextTokenBatch([b])]);
+  const split = t.gradient("blk.0.ffn_gate.weight");
+  assert.ok(maxAbsDiff(together, split) < 1e-5, `max diff ${maxAbsDiff(together, split)}`);
+});
+
+test("loss equals the weighted mean NLL computed from the logits", async () => {
+  const t = load({ seed: 28 });
+  const tokens = randomTokens(10, 256, 15);
+  const batch = nextTokenBatch([tokens]);
+  const logits = await t.forward([tokens]);
+  let expected = 0;
+  for (let i = 0; i < 9; i++) expected -= logSoftmaxAt(logits, t.info.nVocab, i, tokens[i + 1]!);
+  expected /= 9;
+  assert.ok(Math.abs((await t.loss(batch)) - expected) < 1e-4);
+});
+
+for (const nLayer of [8, 12]) {
+  test(`${nLayer}-layer model trains without an assert`, async () => {
+    const t = load({ nLayer, nEmbd: 32, nHead: 2, nHeadKv: 1, nFf: 64, seed: 30 + nLayer });
+    const batch = nextTokenBatch([randomTokens(32, 256, 16), randomTokens(32, 256, 17)]);
+    const first = await t.step(batch, { lr: 2e-3 });
+    let last = first;
+    for (let i = 0; i < 5; i++) last = await t.step(batch, { lr: 2e-3 });
+    assert.ok(Number.isFinite(last.loss) && last.loss < first.loss, `loss ${first.loss} -> ${last.loss}`);
+  });
+}
