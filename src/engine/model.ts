@@ -9,6 +9,7 @@ import { InputError, UnsupportedModelError } from "../errors.js";
 import { readGguf } from "../gguf/read.js";
 import type { GgufFile } from "../gguf/types.js";
 import { binsDir, native, translateNativeError, resolveThreads, type NativeLlamaModel, type ProgressCallback } from "./native.js";
+import { CallQueue } from "./queue.js";
 
 export interface LoadModelOptions {
   /** CPU threads; default all cores, never more. */
@@ -72,7 +73,7 @@ export function inspectModelFile(path: string): GgufFile {
 export class Model {
   readonly info: ModelInfo;
   private handle: NativeLlamaModel | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly calls = new CallQueue<NativeLlamaModel>(() => this.open());
 
   private constructor(info: ModelInfo, handle: NativeLlamaModel) {
     this.info = info;
@@ -150,7 +151,7 @@ export class Model {
   async logits(seqs: ArrayLike<number>[], options: { onProgress?: ProgressCallback } = {}): Promise<Float32Array[]> {
     const arrs = this.checkTokens(seqs, true, "logits");
     const outs = arrs.map((a) => new Float32Array(a.length * this.info.nVocab));
-    await this.run("computing logits", (h) => h.logits(arrs, 0, outs, options.onProgress));
+    await this.calls.run("computing logits", (h) => h.logits(arrs, 0, outs, options.onProgress));
     return outs;
   }
 
@@ -158,7 +159,7 @@ export class Model {
   async topLogits(seqs: ArrayLike<number>[], k: number, options: { onProgress?: ProgressCallback } = {}): Promise<TopLogits[]> {
     if (!Number.isInteger(k) || k < 1) throw new InputError(`top-k must be a positive integer, got ${k}`, "pass k >= 1");
     const arrs = this.checkTokens(seqs, true, "topLogits");
-    const r = (await this.run("computing logits", (h) => h.logits(arrs, k, null, options.onProgress))) as {
+    const r = (await this.calls.run("computing logits", (h) => h.logits(arrs, k, null, options.onProgress))) as {
       ids: Int32Array[];
       logits: Float32Array[];
       logSumExp: Float32Array[];
@@ -170,7 +171,7 @@ export class Model {
   /** log p(token[i] | token[<i]) for i = 1..n-1 of each sequence. */
   async tokenLogprobs(seqs: ArrayLike<number>[], options: { onProgress?: ProgressCallback } = {}): Promise<Float32Array[]> {
     const arrs = this.checkTokens(seqs, true, "tokenLogprobs");
-    return this.run("scoring tokens", (h) => h.tokenLogprobs(arrs, options.onProgress));
+    return this.calls.run("scoring tokens", (h) => h.tokenLogprobs(arrs, options.onProgress));
   }
 
   /** Continues a prompt (text or token ids) and returns the new text and tokens. */
@@ -190,7 +191,7 @@ export class Model {
     // Keep the end of an over-long prompt: that is what the continuation depends on.
     const kept = ids.length > room ? ids.slice(ids.length - room) : ids;
     const arr = this.checkTokens([kept], true, "generate")[0]!;
-    const out = await this.run("generating", (h) =>
+    const out = await this.calls.run("generating", (h) =>
       h.generate(
         arr,
         {
@@ -209,12 +210,12 @@ export class Model {
 
   /** Stops the running long call; its promise rejects with CancelledError. */
   cancel(): void {
-    this.handle?.cancel();
+    this.calls.cancel(this.handle);
   }
 
   /** Frees the native model and context once queued calls finish. */
   async dispose(): Promise<void> {
-    await this.queue.catch(() => undefined);
+    await this.calls.idle();
     this.handle?.dispose();
     this.handle = undefined;
   }
@@ -251,17 +252,6 @@ export class Model {
     });
   }
 
-  private run<T>(what: string, call: (h: NativeLlamaModel) => Promise<T>): Promise<T> {
-    const next = this.queue.then(async () => {
-      try {
-        return await call(this.open());
-      } catch (e) {
-        throw translateNativeError(e, what);
-      }
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
 }
 
 /** Loads a GGUF model for inference (see {@link Model.load}). */

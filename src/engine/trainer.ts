@@ -12,6 +12,7 @@ import { dirname } from "node:path";
 import { InputError } from "../errors.js";
 import { inspectModelFile } from "./model.js";
 import { binsDir, native, resolveThreads, translateNativeError, type NativeTrainer, type ProgressCallback } from "./native.js";
+import { CallQueue } from "./queue.js";
 
 export interface TrainerOptions {
   /** CPU threads; default all cores, never more. */
@@ -97,7 +98,7 @@ export function nextTokenBatch(seqs: ArrayLike<number>[], T?: number, weight = 1
 export class Trainer {
   readonly info: TrainerInfo;
   private handle: NativeTrainer | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly calls = new CallQueue<NativeTrainer>(() => this.open());
 
   private constructor(info: TrainerInfo, handle: NativeTrainer) {
     this.info = info;
@@ -156,19 +157,19 @@ export class Trainer {
       if (!Number.isFinite(v) || v < 0) throw new InputError(`optimizer option ${k} must be a finite number >= 0, got ${v}`, `fix ${k}`);
     }
     if (o.beta1 >= 1 || o.beta2 >= 1) throw new InputError("betas must be below 1", "use e.g. beta1 0.9, beta2 0.95");
-    return this.run("training step", (h) => h.step(list, o, onProgress));
+    return this.calls.run("training step", (h) => h.step(list, o, onProgress));
   }
 
   /** Forward and backward without an update; read the result with {@link gradient}. */
   computeGradients(batches: WeightedBatch | WeightedBatch[]): Promise<StepResult> {
     const list = this.checkBatches(batches);
-    return this.run("computing gradients", (h) => h.gradients(list, null));
+    return this.calls.run("computing gradients", (h) => h.gradients(list, null));
   }
 
   /** The loss of the batches under the current weights, forward only. */
   async loss(batches: WeightedBatch | WeightedBatch[]): Promise<number> {
     const list = this.checkBatches(batches);
-    return (await this.run("computing the loss", (h) => h.loss(list, null))).loss;
+    return (await this.calls.run("computing the loss", (h) => h.loss(list, null))).loss;
   }
 
   /** Logits of the trainer's own graph for B sequences of equal length: [B*T, vocab] row-major. */
@@ -179,7 +180,7 @@ export class Trainer {
     }
     this.checkBatches(batch);
     const out = new Float32Array(batch.B * batch.T * this.info.nVocab);
-    await this.run("forward pass", (h) => h.forward(batch.tokens, batch.B, batch.T, out));
+    await this.calls.run("forward pass", (h) => h.forward(batch.tokens, batch.B, batch.T, out));
     return out;
   }
 
@@ -208,7 +209,7 @@ export class Trainer {
       throw new InputError(`cannot write ${path}: folder ${dir} does not exist`, "create the folder or choose another output path");
     }
     const tmp = `${path}.tmp`;
-    await this.run(`saving ${path}`, async (h) => {
+    await this.calls.run(`saving ${path}`, async (h) => {
       try {
         h.save(tmp, (options.dtype ?? "f32") === "source");
         renameSync(tmp, path);
@@ -224,11 +225,11 @@ export class Trainer {
 
   /** Stops the running step between micro-batches; its promise rejects with CancelledError. */
   cancel(): void {
-    this.handle?.cancel();
+    this.calls.cancel(this.handle);
   }
 
   async dispose(): Promise<void> {
-    await this.queue.catch(() => undefined);
+    await this.calls.idle();
     this.handle?.dispose();
     this.handle = undefined;
   }
@@ -246,17 +247,6 @@ export class Trainer {
     }
   }
 
-  private run<T>(what: string, call: (h: NativeTrainer) => Promise<T>): Promise<T> {
-    const next = this.queue.then(async () => {
-      try {
-        return await call(this.open());
-      } catch (e) {
-        throw translateNativeError(e, what);
-      }
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
 
   private checkBatches(batches: WeightedBatch | WeightedBatch[]): WeightedBatch[] {
     const list = Array.isArray(batches) ? batches : [batches];
