@@ -1,11 +1,14 @@
 // Module entry: backend loading, log capture, the async job base class.
 #include <link.h>
 
+#include <chrono>
+
 #include <cstring>
 #include <deque>
 #include <mutex>
 
 #include "common.h"
+#include "ggml-alloc.h"
 #include "llama.h"
 
 namespace lethe {
@@ -173,7 +176,37 @@ Napi::Value SetLogVerbose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The fp32 GEMM rate of this machine through ggml's CPU backend: C[n,n] = A[n,n] x B[n,n].
+// Benchmarks quote training throughput as a fraction of it.
+Napi::Value GemmGflops(const Napi::CallbackInfo& info) {
+  const int64_t n = info[0].As<Napi::Number>().Int64Value();
+  const int iters = info[1].As<Napi::Number>().Int32Value();
+  const int threads = info[2].As<Napi::Number>().Int32Value();
+  ggml_init_params ip = {ggml_tensor_overhead() * 8 + ggml_graph_overhead(), nullptr, true};
+  ggml_context* ctx = ggml_init(ip);
+  ggml_tensor* a = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n, n);
+  ggml_tensor* b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n, n);
+  ggml_tensor* c = ggml_mul_mat(ctx, a, b);
+  ggml_cgraph* g = ggml_new_graph(ctx);
+  ggml_build_forward_expand(g, c);
+  ggml_backend_t backend = lethe::new_cpu_backend(threads);
+  ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, backend);
+  std::vector<float> init(n * n);
+  for (int64_t i = 0; i < n * n; i++) init[i] = static_cast<float>((i * 7919) % 1000) / 1000.0f - 0.5f;
+  ggml_backend_tensor_set(a, init.data(), 0, ggml_nbytes(a));
+  ggml_backend_tensor_set(b, init.data(), 0, ggml_nbytes(b));
+  ggml_backend_graph_compute(backend, g);  // warm-up
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < iters; i++) ggml_backend_graph_compute(backend, g);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ggml_backend_buffer_free(buf);
+  ggml_backend_free(backend);
+  ggml_free(ctx);
+  return Napi::Number::New(info.Env(), 2.0 * n * n * n * iters / s / 1e9);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemmGflops", Napi::Function::New(env, GemmGflops));
   exports.Set("loadBackends", Napi::Function::New(env, LoadBackends));
   exports.Set("backendInfo", Napi::Function::New(env, BackendInfo));
   exports.Set("setLogVerbose", Napi::Function::New(env, SetLogVerbose));

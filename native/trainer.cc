@@ -98,6 +98,8 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
                            InstanceMethod("getGradient", &Trainer::GetGradient),
                            InstanceMethod("setTensor", &Trainer::SetTensor),
                            InstanceMethod("save", &Trainer::Save),
+                           InstanceMethod("getOptimizerState", &Trainer::GetOptimizerState),
+                           InstanceMethod("setOptimizerState", &Trainer::SetOptimizerState),
                            InstanceMethod("setThreads", &Trainer::SetThreads),
                            InstanceMethod("cancel", &Trainer::Cancel),
                            InstanceMethod("dispose", &Trainer::Dispose),
@@ -701,6 +703,49 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     Napi::Float32Array a = info[1].As<Napi::Float32Array>();
     if (static_cast<int64_t>(a.ElementLength()) != ggml_nelements(t)) throw_js(env, "SHAPE", "wrong element count");
     memcpy(t->data, a.Data(), ggml_nbytes(t));
+    return env.Undefined();
+  }
+
+  // AdamW moments and step count, by tensor name, for checkpoints that resume exactly.
+  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("step", static_cast<double>(step_));
+    Napi::Object moments = Napi::Object::New(env);
+    for (size_t p = 0; p < params_.size(); p++) {
+      Napi::Float32Array m = Napi::Float32Array::New(env, adam_m_[p].size());
+      Napi::Float32Array v = Napi::Float32Array::New(env, adam_v_[p].size());
+      std::copy(adam_m_[p].begin(), adam_m_[p].end(), m.Data());
+      std::copy(adam_v_[p].begin(), adam_v_[p].end(), v.Data());
+      Napi::Array pair = Napi::Array::New(env, 2);
+      pair.Set(0u, m);
+      pair.Set(1u, v);
+      moments.Set(ggml_get_name(params_[p]), pair);
+    }
+    o.Set("moments", moments);
+    return o;
+  }
+
+  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (busy.load()) throw_js(env, "BUSY", "cannot change the optimizer state during a call");
+    Napi::Object o = info[0].As<Napi::Object>();
+    Napi::Object moments = o.Get("moments").As<Napi::Object>();
+    for (size_t p = 0; p < params_.size(); p++) {
+      const char* name = ggml_get_name(params_[p]);
+      if (!moments.Has(name)) throw_js(env, "SHAPE", std::string("optimizer state lacks tensor ") + name);
+      Napi::Array pair = moments.Get(name).As<Napi::Array>();
+      Napi::Float32Array m = pair.Get(0u).As<Napi::Float32Array>();
+      Napi::Float32Array v = pair.Get(1u).As<Napi::Float32Array>();
+      if (m.ElementLength() != adam_m_[p].size() || v.ElementLength() != adam_v_[p].size()) {
+        throw_js(env, "SHAPE", std::string("optimizer state of ") + name + " has the wrong size");
+      }
+      std::copy(m.Data(), m.Data() + m.ElementLength(), adam_m_[p].begin());
+      std::copy(v.Data(), v.Data() + v.ElementLength(), adam_v_[p].begin());
+    }
+    step_ = o.Get("step").As<Napi::Number>().Int64Value();
     return env.Undefined();
   }
 

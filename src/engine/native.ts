@@ -35,6 +35,12 @@ export interface NativeStepResult {
   skipped: boolean;
 }
 
+export interface NativeOptimizerState {
+  step: number;
+  /** AdamW first and second moments by tensor name. */
+  moments: Record<string, [Float32Array, Float32Array]>;
+}
+
 export interface NativeLlamaModel {
   info(): {
     description: string;
@@ -91,6 +97,8 @@ export interface NativeTrainer {
   getGradient(name: string): Float32Array;
   setTensor(name: string, data: Float32Array): void;
   save(path: string, keepSourceTypes: boolean): void;
+  getOptimizerState(): NativeOptimizerState;
+  setOptimizerState(state: NativeOptimizerState): void;
   setThreads(n: number): void;
   cancel(): void;
   dispose(): void;
@@ -100,6 +108,7 @@ interface Addon {
   loadBackends(binsDir: string): void;
   backendInfo(): { devices: { name: string; description: string }[]; cpuVariant: string; systemInfo: string };
   setLogVerbose(verbose: boolean): void;
+  gemmGflops(n: number, iters: number, threads: number): number;
   LlamaModel: new (
     path: string,
     opts: { binsDir: string; threads: number; nCtx: number; nSeqMax: number; kvF32: boolean; useMmap: boolean },
@@ -147,6 +156,11 @@ export function binsDir(): string {
 /** Which backends loaded, and which CPU variant (zen4 runs ~7x faster than the generic x64 one). */
 export function backendInfo(): ReturnType<Addon["backendInfo"]> {
   return native().backendInfo();
+}
+
+/** Measured fp32 GEMM rate (GFLOP/s) of ggml's CPU backend on an n×n×n product. */
+export function gemmGflops(n = 1024, iters = 10, threads?: number): number {
+  return native().gemmGflops(n, iters, resolveThreads(threads));
 }
 
 /** Sends llama.cpp and ggml logs to stderr (otherwise only errors are kept, for error messages). */

@@ -11,7 +11,15 @@ import { dirname } from "node:path";
 
 import { InputError } from "../errors.js";
 import { inspectModelFile } from "./model.js";
-import { binsDir, native, resolveThreads, translateNativeError, type NativeTrainer, type ProgressCallback } from "./native.js";
+import {
+  binsDir,
+  native,
+  resolveThreads,
+  translateNativeError,
+  type NativeOptimizerState,
+  type NativeTrainer,
+  type ProgressCallback,
+} from "./native.js";
 import { CallQueue } from "./queue.js";
 
 export interface TrainerOptions {
@@ -54,6 +62,8 @@ export interface StepResult {
   /** True when every weight was 0: nothing was learned and the parameters are unchanged. */
   skipped: boolean;
 }
+
+export type OptimizerState = NativeOptimizerState;
 
 export interface TrainerInfo {
   path: string;
@@ -217,6 +227,16 @@ export class Trainer {
         rmSync(tmp, { force: true });
       }
     });
+  }
+
+  /** AdamW moments and step count, for checkpoints that resume exactly where they stopped. */
+  optimizerState(): OptimizerState {
+    return this.sync("reading the optimizer state", (h) => h.getOptimizerState());
+  }
+
+  /** Restores a state from {@link optimizerState} of a trainer with the same trainable tensors. */
+  setOptimizerState(state: OptimizerState): void {
+    this.sync("restoring the optimizer state", (h) => h.setOptimizerState(state));
   }
 
   setThreads(threads: number): void {

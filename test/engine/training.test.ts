@@ -1,6 +1,7 @@
 // The weighted-target loss: w = 1 trains, w = 0 masks, w < 0 ascends; gradients match finite
 // differences; deep models build; accumulation equals one big batch.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, test } from "node:test";
 
 import { Trainer, nextTokenBatch, type WeightedBatch } from "../../src/engine/trainer.js";
@@ -160,3 +161,24 @@ for (const nLayer of [8, 12]) {
     assert.ok(Number.isFinite(last.loss) && last.loss < first.loss, `loss ${first.loss} -> ${last.loss}`);
   });
 }
+
+test("optimizer state moves to a fresh trainer and training continues identically", async () => {
+  const path = makeTinyModel(dir, { nLayer: 2, seed: 29 });
+  const batches = [0, 1, 2, 3].map((i) => nextTokenBatch([randomTokens(16, 256, 40 + i)]));
+  const a = Trainer.load(path, { threads: 2 });
+  trainers.push(a);
+  for (const b of batches.slice(0, 2)) await a.step(b, { lr: 5e-3, weightDecay: 0.1 });
+  // Checkpoint: weights through a saved GGUF, moments and step through the optimizer state.
+  const ckpt = join(dir, "ckpt.gguf");
+  await a.save(ckpt);
+  const resumed = Trainer.load(ckpt, { threads: 2 });
+  trainers.push(resumed);
+  resumed.setOptimizerState(a.optimizerState());
+  assert.equal(resumed.optimizerState().step, 2);
+  for (const b of batches.slice(2)) {
+    const x = await a.step(b, { lr: 5e-3, weightDecay: 0.1 });
+    const y = await resumed.step(b, { lr: 5e-3, weightDecay: 0.1 });
+    assert.equal(y.loss, x.loss);
+  }
+  assert.deepEqual(resumed.tensor("blk.1.attn_k.weight"), a.tensor("blk.1.attn_k.weight"));
+});
