@@ -1,0 +1,107 @@
+import type { ScoringModel } from "./engine-port.js";
+import { fitPrompt } from "./generation.js";
+import type { FamiliarityJudge } from "./judge/judge.js";
+import { aggregateFamiliarity, type FamiliarityScore } from "./metrics/familiarity.js";
+import { mapWithConcurrency } from "./concurrency.js";
+import { requireNonEmpty, type CompletionPrompt } from "./prompts.js";
+import { throwIfCancelled, WarningLog, type SuiteResult, type SuiteRunOptions } from "./result.js";
+
+/** Settings of the completion-based familiarity suite. */
+export interface FamiliarityCompletionOptions extends SuiteRunOptions {
+  judge: FamiliarityJudge;
+  /** New tokens per completion (default 48). */
+  maxTokens?: number;
+  /** Sampled completions per prompt besides the greedy one (default 2). */
+  samples?: number;
+  /** Temperature of the samples (default 0.7). */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  /** Sample i of every prompt uses seed + i, so reruns reproduce (default 1). */
+  seed?: number;
+  /** Judge calls in flight at once; raise it for a remote LLM judge (default 1). */
+  judgeConcurrency?: number;
+}
+
+/** One judged completion. */
+export interface JudgedCompletion {
+  /** Index into the prompt list. */
+  prompt: number;
+  /** -1 for the greedy completion, else the sample number. */
+  sample: number;
+  completion: string;
+  score: FamiliarityScore | null;
+  /** The judge's reason, or why judging failed. */
+  note: string;
+}
+
+/** Details of a familiarity-completion run. */
+export interface FamiliarityCompletionDetails {
+  judge: string;
+  histogram: [number, number, number, number];
+  completions: JudgedCompletion[];
+}
+
+/**
+ * Completion-based familiarity (paper §3.2.1): for each prompt the model writes a greedy completion
+ * and `samples` sampled ones, a judge scores each on the 0-3 rubric, and the scores are aggregated
+ * (see {@link aggregateFamiliarity}). Judge failures are counted and excluded, never scored 0; if
+ * every call fails the familiarity metrics are null.
+ */
+export async function runFamiliarityCompletion(
+  model: ScoringModel,
+  prompts: readonly CompletionPrompt[],
+  opts: FamiliarityCompletionOptions,
+): Promise<SuiteResult<FamiliarityCompletionDetails>> {
+  requireNonEmpty(prompts, "familiarity prompt");
+  const warnings = new WarningLog();
+  const maxTokens = opts.maxTokens ?? 48;
+  const samples = Math.max(0, Math.floor(opts.samples ?? 2));
+  const seed = opts.seed ?? 1;
+  const total = prompts.length * (1 + samples);
+  let done = 0;
+
+  const pending: Omit<JudgedCompletion, "score" | "note">[] = [];
+  for (const [p, item] of prompts.entries()) {
+    const prompt = fitPrompt(model, item.prompt, maxTokens, warnings, `prompt ${p + 1}`);
+    for (let sample = -1; sample < samples; sample++) {
+      throwIfCancelled(opts.signal, "familiarity-completion");
+      const completion = await model.generate(
+        prompt,
+        sample < 0
+          ? { maxTokens, temperature: 0 }
+          : { maxTokens, temperature: opts.temperature ?? 0.7, topK: opts.topK, topP: opts.topP, seed: seed + sample },
+      );
+      pending.push({ prompt: p, sample, completion });
+    }
+  }
+
+  const completions = await mapWithConcurrency(pending, opts.judgeConcurrency ?? 1, async (c) => {
+    throwIfCancelled(opts.signal, "familiarity-completion");
+    const item = prompts[c.prompt];
+    const verdict = await opts.judge.judge({ prompt: item.prompt, completion: c.completion, references: item.references });
+    opts.onProgress?.(++done, total);
+    if (verdict.score === null) {
+      warnings.add("judge failed, completion left unscored", `prompt ${c.prompt + 1}: ${verdict.failure}`);
+      return { ...c, score: null, note: verdict.failure };
+    }
+    return { ...c, score: verdict.score, note: verdict.reason };
+  });
+
+  const summary = aggregateFamiliarity(completions.map((c) => c.score));
+  if (summary.judged === 0) warnings.add("no completion could be judged", `${summary.failures} failures`);
+  return {
+    suite: "familiarity-completion",
+    model: model.name,
+    metrics: {
+      familiarity: summary.familiarity,
+      familiarity_paper: summary.paperFamiliarity,
+      share_ge2: summary.shareAtLeast2,
+      mean_score: summary.meanScore,
+      judged: summary.judged,
+      judge_failures: summary.failures,
+    },
+    details: { judge: opts.judge.name, histogram: summary.histogram, completions },
+    warnings: warnings.list(),
+  };
+}
