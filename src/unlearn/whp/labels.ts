@@ -1,0 +1,234 @@
+/**
+ * Generic-prediction labels of the "Who's Harry Potter" method: combine the base model's logits on the
+ * translated block with the reinforced model's logits on the original block, apply the consistency rules,
+ * and take the argmax as the fine-tuning target at each original position. Also label statistics and a
+ * compact binary form for storing labels per block.
+ */
+import { FileFormatError, InputError } from "../../errors.js";
+import type { Alignment } from "./translate.js";
+
+/** Targets and weights per original position; a position without a label has target -1 and weight 0. */
+export interface BlockLabels {
+  target: Int32Array;
+  weight: Float32Array;
+}
+
+/** Inputs of {@link buildLabels}; logits are row-major `[positions, vocab]`. */
+export interface LabelInputs {
+  /** The alignment of the block, from translateBlock. */
+  alignment: Alignment;
+  /** Base model logits on the translated block: `translated.length × vocab`. */
+  baseLogits: Float32Array;
+  /** Reinforced model logits on the original block: `original.length × vocab`. */
+  reinforcedLogits: Float32Array;
+  vocab: number;
+  /** Strength of the push away from what reinforcement made likelier (the paper's α). */
+  alpha: number;
+}
+
+/**
+ * The generic logits `v_base − α·ReLU(v_reinforced − v_base)`, element by element: tokens the reinforced
+ * model prefers over the base model are pushed down, the rest keep the base logit.
+ */
+export function combineGeneric(base: Float32Array, reinforced: Float32Array, vocab: number, alpha: number): Float32Array {
+  checkVocab(vocab);
+  checkAlpha(alpha);
+  if (base.length !== reinforced.length || base.length % vocab !== 0) {
+    throw new InputError(
+      `logits of ${base.length} (base) and ${reinforced.length} (reinforced) values are not matching rows of ${vocab}`,
+      "pass base and reinforced logits for the same positions and vocabulary",
+    );
+  }
+  const out = new Float32Array(base.length);
+  for (let k = 0; k < base.length; k++) out[k] = base[k] - alpha * Math.max(0, reinforced[k] - base[k]);
+  return out;
+}
+
+/**
+ * Builds the labels of one block. At original position i (which predicts token i+1) the generic row
+ * combines the base logits at translated position `map[i]` with the reinforced logits at i; the target
+ * is its argmax (lowest index on ties). Rules:
+ * - positions strictly inside an anchor, and the last position of the block, get no label;
+ * - the position right before a repeated anchor (not its first occurrence in the block) gets no label;
+ * - the last token of an anchor is labelled from the generic's last token;
+ * - once a generic has been used (from the last token of its first anchor on), its first token is
+ *   suppressed: its logit is set to the row mean before the argmax, so the model does not learn to
+ *   repeat the generic.
+ */
+export function buildLabels(inputs: LabelInputs): BlockLabels {
+  const { alignment, baseLogits, reinforcedLogits, vocab, alpha } = inputs;
+  checkVocab(vocab);
+  checkAlpha(alpha);
+  const n = alignment.original.length;
+  const nTrans = alignment.translated.length;
+  if (alignment.map.length !== n) {
+    throw new InputError(`alignment map has ${alignment.map.length} entries for ${n} original tokens`, "pass the alignment returned by translateBlock unchanged");
+  }
+  if (baseLogits.length !== nTrans * vocab) {
+    throw new InputError(
+      `base logits hold ${baseLogits.length} values, expected ${nTrans} translated positions × ${vocab}`,
+      "evaluate the base model on the translated tokens of this block",
+    );
+  }
+  if (reinforcedLogits.length !== n * vocab) {
+    throw new InputError(
+      `reinforced logits hold ${reinforcedLogits.length} values, expected ${n} original positions × ${vocab}`,
+      "evaluate the reinforced model on the original tokens of this block",
+    );
+  }
+
+  const masked = new Uint8Array(n);
+  if (n > 0) masked[n - 1] = 1;
+  // From which original position on each generic first token is suppressed; anchors come in text
+  // order, so the first span with a given first token is where the generic was first used.
+  const suppressFrom = new Map<number, number>();
+  for (const span of alignment.anchors) {
+    if (!span.firstOccurrence && span.origStart > 0) masked[span.origStart - 1] = 1;
+    const firstToken = alignment.translated[span.transStart];
+    if (!(firstToken >= 0 && firstToken < vocab)) {
+      throw new InputError(`the generic "${span.generic}" starts with token ${firstToken}, outside the vocabulary of ${vocab}`, "use the tokenizer of the model that produced the logits");
+    }
+    if (!suppressFrom.has(firstToken)) suppressFrom.set(firstToken, span.origEnd - 1);
+  }
+
+  const target = new Int32Array(n).fill(-1);
+  const weight = new Float32Array(n);
+  const row = new Float32Array(vocab);
+  for (let i = 0; i < n; i++) {
+    const t = alignment.map[i];
+    if (masked[i] || t < 0) continue;
+    if (t >= nTrans) {
+      throw new InputError(`alignment maps original position ${i} to translated position ${t}, past the end (${nTrans})`, "pass the alignment returned by translateBlock unchanged");
+    }
+    const b = t * vocab;
+    const r = i * vocab;
+    let sum = 0;
+    for (let v = 0; v < vocab; v++) {
+      const base = baseLogits[b + v];
+      row[v] = base - alpha * Math.max(0, reinforcedLogits[r + v] - base);
+      sum += row[v];
+    }
+    const mean = sum / vocab;
+    for (const [token, from] of suppressFrom) if (i >= from) row[token] = mean;
+    target[i] = argmax(row);
+    weight[i] = 1;
+  }
+  return { target, weight };
+}
+
+/** One kind of change a labelling makes: original next token → label, and how often. */
+export interface LabelChange {
+  from: number;
+  to: number;
+  count: number;
+  fromText?: string;
+  toText?: string;
+}
+
+/** How much the labels differ from the original text. */
+export interface LabelStats {
+  /** Positions with a label (weight > 0). */
+  labelled: number;
+  /** Labelled positions whose label differs from the original next token. */
+  changed: number;
+  /** changed / labelled (0 when nothing is labelled). */
+  changedShare: number;
+  /** The most frequent changes, most frequent first (ties: by original token, then label). */
+  topChanges: LabelChange[];
+}
+
+/**
+ * Compares labels with the original next tokens. `decode`, when given, adds the text of each token to
+ * the top changes; `top` bounds their number.
+ */
+export function labelStats(original: ArrayLike<number>, labels: BlockLabels, decode?: (token: number) => string, top = 10): LabelStats {
+  if (labels.target.length !== original.length || labels.weight.length !== original.length) {
+    throw new InputError(
+      `labels cover ${labels.target.length} positions but the block has ${original.length} tokens`,
+      "pass the labels built for this block",
+    );
+  }
+  let labelled = 0;
+  let changed = 0;
+  const counts = new Map<string, LabelChange>();
+  for (let i = 0; i + 1 < original.length; i++) {
+    if (!(labels.weight[i] > 0)) continue;
+    labelled++;
+    const from = original[i + 1];
+    const to = labels.target[i];
+    if (from === to) continue;
+    changed++;
+    const key = `${from}:${to}`;
+    const entry = counts.get(key);
+    if (entry) entry.count++;
+    else counts.set(key, { from, to, count: 1 });
+  }
+  const topChanges = [...counts.values()]
+    .sort((a, b) => b.count - a.count || a.from - b.from || a.to - b.to)
+    .slice(0, top)
+    .map((change) => (decode ? { ...change, fromText: decode(change.from), toText: decode(change.to) } : change));
+  return { labelled, changed, changedShare: labelled === 0 ? 0 : changed / labelled, topChanges };
+}
+
+/** "WHPL" as a little-endian uint32. */
+const MAGIC = 0x4c504857;
+const VERSION = 1;
+const HEADER_BYTES = 16;
+
+/**
+ * Serialises labels: a 16-byte header (magic "WHPL", version 1, position count, reserved 0; uint32
+ * little-endian) followed by the int32 targets and the float32 weights, little-endian.
+ */
+export function encodeLabels(labels: BlockLabels): Uint8Array {
+  const n = labels.target.length;
+  if (labels.weight.length !== n) {
+    throw new InputError(`labels have ${n} targets but ${labels.weight.length} weights`, "pass targets and weights of the same block");
+  }
+  const bytes = new Uint8Array(HEADER_BYTES + 8 * n);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, VERSION, true);
+  view.setUint32(8, n, true);
+  view.setUint32(12, 0, true);
+  for (let i = 0; i < n; i++) {
+    view.setInt32(HEADER_BYTES + 4 * i, labels.target[i], true);
+    view.setFloat32(HEADER_BYTES + 4 * n + 4 * i, labels.weight[i], true);
+  }
+  return bytes;
+}
+
+/** Reads labels written by {@link encodeLabels}; `source` names the file in errors. */
+export function decodeLabels(bytes: Uint8Array, source = "labels"): BlockLabels {
+  const fix = "delete the file so the labels of this block are computed again";
+  if (bytes.length < HEADER_BYTES) throw new FileFormatError(`${source} is ${bytes.length} bytes, too short for a labels header`, fix);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) throw new FileFormatError(`${source} does not start with the labels magic "WHPL"`, fix);
+  const version = view.getUint32(4, true);
+  if (version !== VERSION) throw new FileFormatError(`${source} has labels format version ${version}, expected ${VERSION}`, fix);
+  const n = view.getUint32(8, true);
+  const expected = HEADER_BYTES + 8 * n;
+  if (bytes.length !== expected) {
+    throw new FileFormatError(`${source} is ${bytes.length} bytes, expected ${expected} for ${n} positions (truncated or corrupt)`, fix);
+  }
+  const target = new Int32Array(n);
+  const weight = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    target[i] = view.getInt32(HEADER_BYTES + 4 * i, true);
+    weight[i] = view.getFloat32(HEADER_BYTES + 4 * n + 4 * i, true);
+  }
+  return { target, weight };
+}
+
+function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+  return best;
+}
+
+function checkVocab(vocab: number): void {
+  if (!Number.isInteger(vocab) || vocab < 1) throw new InputError(`vocabulary size ${vocab} is not a positive integer`, "pass the model's vocabulary size");
+}
+
+function checkAlpha(alpha: number): void {
+  if (!Number.isFinite(alpha) || alpha < 0) throw new InputError(`alpha ${alpha} is not a finite number ≥ 0`, "set alpha to a non-negative number such as 5");
+}

@@ -1,0 +1,133 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { buildLabels, combineGeneric, decodeLabels, encodeLabels, labelStats } from "../../../src/unlearn/whp/labels.js";
+import { AnchorMatcher, translateBlock, type Alignment } from "../../../src/unlearn/whp/translate.js";
+import { FileFormatError, InputError } from "../../../src/errors.js";
+import { FakeTokenizer } from "./fake-tokenizer.js";
+
+test("combineGeneric: v_base − α·ReLU(v_reinforced − v_base)", () => {
+  const base = Float32Array.of(1, 0, 2, 0.5, -1, 3);
+  const reinforced = Float32Array.of(1, 0, 3, 0, 1, 2);
+  // Differences 0, 0, 1, −0.5, 2, −1 → ReLU 0, 0, 1, 0, 2, 0.
+  assert.deepEqual([...combineGeneric(base, reinforced, 3, 2)], [1, 0, 0, 0.5, -5, 3]);
+  assert.deepEqual([...combineGeneric(base, reinforced, 3, 0.5)], [1, 0, 1.5, 0.5, -2, 3]);
+  assert.throws(() => combineGeneric(base, reinforced.subarray(0, 3), 3, 1), InputError);
+  assert.throws(() => combineGeneric(base, reinforced, 4, 1), InputError);
+  assert.throws(() => combineGeneric(base, reinforced, 3, -1), InputError);
+});
+
+/**
+ * Vocabulary A=0 B=1 C=2 D=3. Original "A C B A C B": C is a one-token anchor (twice), translated to D.
+ */
+function handAlignment(): Alignment {
+  return {
+    original: [0, 2, 1, 0, 2, 1],
+    translated: [0, 3, 1, 0, 3, 1],
+    anchors: [
+      { term: "C", generic: "D", origStart: 1, origEnd: 2, transStart: 1, transEnd: 2, firstOccurrence: true },
+      { term: "C", generic: "D", origStart: 4, origEnd: 5, transStart: 4, transEnd: 5, firstOccurrence: false },
+    ],
+    map: Int32Array.of(0, 1, 2, 3, 4, 5),
+    translatedText: "A D B A D B",
+  };
+}
+
+test("buildLabels: a hand-computed example with ReLU, α, argmax, suppression and masks", () => {
+  const alpha = 2;
+  // prettier-ignore
+  const baseLogits = Float32Array.of(
+    1,   0,   2, 0.5, // t0
+    0.5, 2,   0, 1,   // t1
+    0,   1.5, 0, 3,   // t2
+    9,   9,   9, 9,   // t3 (masked: before the repeated anchor)
+    3,   1,   0, 0,   // t4
+    9,   9,   9, 9,   // t5 (masked: last position)
+  );
+  // prettier-ignore
+  const reinforcedLogits = Float32Array.of(
+    1, 0, 3, 0, // o0
+    0, 3, 0, 1, // o1
+    0, 1, 0, 2, // o2
+    0, 0, 0, 0, // o3
+    5, 1, 0, 0, // o4
+    0, 0, 0, 0, // o5
+  );
+  const labels = buildLabels({ alignment: handAlignment(), baseLogits, reinforcedLogits, vocab: 4, alpha });
+  // o0: ReLU(o0 − t0) = [0,0,1,0]; v = [1, 0, 2 − 2·1, 0.5] = [1, 0, 0, 0.5]; D not used yet → argmax A.
+  //     (Without the reinforcement term the label would be the anchor C.)
+  // o1: last token of the first anchor; ReLU = [0,1,0,0]; v = [0.5, 0, 0, 1]; D (generic's first token)
+  //     is suppressed from here on: mean 1.5/4 = 0.375 → [0.5, 0, 0, 0.375] → A.
+  // o2: ReLU = 0; v = [0, 1.5, 0, 3]; suppress D to mean 4.5/4 = 1.125 → [0, 1.5, 0, 1.125] → B.
+  // o3: right before the repeated anchor → no label.
+  // o4: ReLU = [2,0,0,0]; v = [3 − 4, 1, 0, 0] = [−1, 1, 0, 0]; D → mean 0 → B.
+  // o5: last position → no label.
+  assert.deepEqual([...labels.target], [0, 0, 1, -1, 1, -1]);
+  assert.deepEqual([...labels.weight], [1, 1, 1, 0, 1, 0]);
+});
+
+test("buildLabels: no labels inside anchors, masks before repeats, v_base read at the mapped position", () => {
+  const tok = new FakeTokenizer();
+  const matcher = new AnchorMatcher([{ term: "Hogwarts", generics: ["Mystic Academy"], source: "user" }]);
+  const alignment = translateBlock("to Hogwarts and to Hogwarts now", matcher, tok.encode);
+  assert.deepEqual(alignment.original.map(tok.decode), ["to", " Hog", "war", "ts", " and", " to", " Hog", "war", "ts", " now"]);
+  // Each translated position t votes for token 100 + t, so the target reveals which row was used.
+  const vocab = 120;
+  const base = new Float32Array(alignment.translated.length * vocab);
+  for (let t = 0; t < alignment.translated.length; t++) base[t * vocab + 100 + t] = 1;
+  const reinforced = new Float32Array(alignment.original.length * vocab);
+  const labels = buildLabels({ alignment, baseLogits: base, reinforcedLogits: reinforced, vocab, alpha: 1 });
+  // Translated: to | Mys tic Aca dem y | and | to | Mys tic Aca dem y | now  (positions 0..13)
+  assert.deepEqual([...labels.target], [100, -1, -1, 105, 106, -1, -1, -1, 112, -1]);
+  assert.deepEqual([...labels.weight], [1, 0, 0, 1, 1, 0, 0, 0, 1, 0]);
+});
+
+test("buildLabels rejects logits of the wrong shape", () => {
+  const alignment = handAlignment();
+  const ok = new Float32Array(6 * 4);
+  assert.throws(() => buildLabels({ alignment, baseLogits: new Float32Array(5 * 4), reinforcedLogits: ok, vocab: 4, alpha: 1 }), /base logits/);
+  assert.throws(() => buildLabels({ alignment, baseLogits: ok, reinforcedLogits: new Float32Array(7 * 4), vocab: 4, alpha: 1 }), /reinforced logits/);
+  assert.throws(() => buildLabels({ alignment, baseLogits: new Float32Array(6 * 3), reinforcedLogits: new Float32Array(6 * 3), vocab: 3, alpha: 1 }), /outside the vocabulary/);
+});
+
+test("labelStats counts changed labels and the most frequent changes", () => {
+  const original = [5, 7, 5, 7, 5, 7, 8];
+  // Next tokens at positions 0..5: 7 5 7 5 7 8.
+  const labels = { target: Int32Array.of(2, 5, 2, 5, 2, 2, -1), weight: Float32Array.of(1, 1, 1, 1, 1, 1, 0) };
+  const names: Record<number, string> = { 2: " Jon", 5: " the", 7: " Harry", 8: " Potter" };
+  const stats = labelStats(original, labels, (t) => names[t]);
+  assert.equal(stats.labelled, 6);
+  assert.equal(stats.changed, 4);
+  assert.equal(stats.changedShare, 4 / 6);
+  assert.deepEqual(stats.topChanges, [
+    { from: 7, to: 2, count: 3, fromText: " Harry", toText: " Jon" },
+    { from: 8, to: 2, count: 1, fromText: " Potter", toText: " Jon" },
+  ]);
+  assert.deepEqual(labelStats(original, labels, undefined, 1).topChanges, [{ from: 7, to: 2, count: 3 }]);
+  const none = labelStats([1, 2], { target: Int32Array.of(-1, -1), weight: Float32Array.of(0, 0) });
+  assert.deepEqual(none, { labelled: 0, changed: 0, changedShare: 0, topChanges: [] });
+});
+
+test("labels survive a binary round trip; corrupt buffers are refused", () => {
+  const labels = { target: Int32Array.of(3, -1, 70000, 0), weight: Float32Array.of(1, 0, 0.5, 1) };
+  const bytes = encodeLabels(labels);
+  assert.equal(bytes.length, 16 + 4 * 8);
+  assert.equal(Buffer.from(bytes.subarray(0, 4)).toString("latin1"), "WHPL");
+  assert.deepEqual([...bytes.subarray(4, 12)], [1, 0, 0, 0, 4, 0, 0, 0]);
+  const back = decodeLabels(bytes);
+  assert.deepEqual(back, labels);
+  // Decoding a view into a larger buffer (as from a file read) works too.
+  const padded = new Uint8Array(bytes.length + 8);
+  padded.set(bytes, 8);
+  assert.deepEqual(decodeLabels(padded.subarray(8)), labels);
+  assert.deepEqual(decodeLabels(encodeLabels({ target: new Int32Array(0), weight: new Float32Array(0) })).target.length, 0);
+
+  assert.throws(() => decodeLabels(bytes.subarray(0, bytes.length - 1), "block-3.labels"), (e: unknown) => e instanceof FileFormatError && /block-3\.labels.*truncated/.test(e.message));
+  const wrongMagic = bytes.slice();
+  wrongMagic[0] = 0;
+  assert.throws(() => decodeLabels(wrongMagic), /magic/);
+  const wrongVersion = bytes.slice();
+  wrongVersion[4] = 9;
+  assert.throws(() => decodeLabels(wrongVersion), /version 9/);
+  assert.throws(() => decodeLabels(new Uint8Array(3)), FileFormatError);
+  assert.throws(() => encodeLabels({ target: new Int32Array(2), weight: new Float32Array(1) }), InputError);
+});
