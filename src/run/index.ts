@@ -1,0 +1,17 @@
+/** Resumable multi-stage runs: run directories, their manifests and locks, and the stage runner. */
+export { stableStringify, hashConfig, fingerprintFile, FULL_HASH_LIMIT } from "./hash.js";
+export { RunLock, LOCK_FILE, holderAlive, type LockHolder } from "./lock.js";
+export { MANIFEST_FILE, MANIFEST_VERSION, parseManifest, newManifest, type Manifest, type StageRecord } from "./manifest.js";
+export { RunDir, STAGING_DIR, checkOutputName, type OpenRunDirOptions } from "./run-dir.js";
+export {
+  runStages,
+  describeStageEvent,
+  staleReason,
+  type Stage,
+  type StageContext,
+  type StageEvent,
+  type StageFacts,
+  type StageOutcome,
+  type StageStats,
+  type RunStagesOptions,
+} from "./stages.js";

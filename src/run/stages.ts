@@ -1,0 +1,213 @@
+/**
+ * Resumable, idempotent multi-stage runs (`lethe unlearn`: reinforce -> anchors -> labels ->
+ * finetune; `lethe pretrain`: one stage per checkpoint).
+ *
+ * A stage is skipped when its record is `done` with the same configuration hash and input
+ * fingerprints and all its outputs exist. Otherwise it runs, and so does every stage after it,
+ * since later stages consume earlier outputs. An unfinished or failed stage runs again.
+ */
+import { CancelledError, LetheError } from "../errors.js";
+import { fingerprintFile, hashConfig } from "./hash.js";
+import type { StageRecord } from "./manifest.js";
+import { checkOutputName, type RunDir } from "./run-dir.js";
+
+/** What a stage reports about its work (losses, token counts); stored in the manifest as JSON. */
+export type StageStats = Record<string, unknown>;
+
+/** What a running stage gets. */
+export interface StageContext {
+  runDir: RunDir;
+  /** Where to write one of this stage's declared outputs; it is committed when `run` returns. */
+  tmpPath(output: string): string;
+  /** Aborted when the user interrupts; stop at the next safe point by throwing. */
+  signal: AbortSignal;
+}
+
+/** One step of a run. */
+export interface Stage {
+  /** Unique within the run. */
+  name: string;
+  /** Everything that affects the outputs besides the input files; hashed key-order independently. */
+  config: unknown;
+  /** Input files (or directories) by role, e.g. `{ model: "m.gguf" }`; fingerprinted. */
+  inputs?: Readonly<Record<string, string>>;
+  /** Output names relative to the run directory; each must be written to `ctx.tmpPath(name)`. */
+  outputs: readonly string[];
+  run(ctx: StageContext): Promise<StageStats | void>;
+}
+
+/** Progress of a run, for logging. */
+export type StageEvent =
+  | { type: "skip"; stage: string; index: number; count: number; record: StageRecord }
+  | { type: "start"; stage: string; index: number; count: number; reason: string }
+  | { type: "done"; stage: string; index: number; count: number; record: StageRecord }
+  | { type: "fail"; stage: string; index: number; count: number; error: unknown };
+
+/**
+ * One log line for a stage event, e.g. `stage 2/4 anchors: skipped (up to date)`,
+ * `stage 3/4 labels: running (its configuration changed)`, `stage 3/4 labels: done in 12.3 s`.
+ */
+export function describeStageEvent(e: StageEvent): string {
+  const head = `stage ${e.index + 1}/${e.count} ${e.stage}:`;
+  switch (e.type) {
+    case "skip":
+      return `${head} skipped (up to date)`;
+    case "start":
+      return `${head} running (${e.reason})`;
+    case "done":
+      return `${head} done in ${(e.record.wallS ?? 0).toFixed(1)} s`;
+    case "fail":
+      return `${head} failed: ${e.error instanceof Error ? e.error.message : String(e.error)}`;
+  }
+}
+
+/** Options for {@link runStages}. */
+export interface RunStagesOptions {
+  signal?: AbortSignal;
+  /** Re-run this stage and all after it even if they are up to date. */
+  rerunFrom?: string;
+  onEvent?(event: StageEvent): void;
+}
+
+/** What happened to one stage. */
+export interface StageOutcome {
+  name: string;
+  /** False when it was skipped as up to date. */
+  ran: boolean;
+  /** Its `done` record (from this run or an earlier one), with its stats. */
+  record: StageRecord;
+}
+
+/** What a stage is checked against to decide whether its record still holds. */
+export interface StageFacts {
+  configHash: string;
+  inputHashes: Readonly<Record<string, string>>;
+  /** Declared outputs not present under their final names. */
+  missingOutputs: readonly string[];
+}
+
+/**
+ * Why a stage must run, or undefined when its record is up to date. `forced` is the reason
+ * imposed from outside (an earlier stage ran, or a forced re-run), which wins.
+ */
+export function staleReason(record: StageRecord | undefined, facts: StageFacts, forced?: string): string | undefined {
+  if (forced !== undefined) return forced;
+  if (record === undefined) return "not run yet";
+  if (record.status === "running") return "the previous attempt did not finish";
+  if (record.status === "failed") return `the previous attempt failed${record.error ? ` (${record.error})` : ""}`;
+  if (record.configHash !== facts.configHash) return "its configuration changed";
+  const roles = new Set([...Object.keys(record.inputHashes), ...Object.keys(facts.inputHashes)]);
+  for (const role of [...roles].sort()) {
+    const before = record.inputHashes[role];
+    const now = facts.inputHashes[role];
+    if (before === undefined) return `it has a new input "${role}"`;
+    if (now === undefined) return `its input "${role}" was removed`;
+    if (before !== now) return `its input "${role}" changed`;
+  }
+  if (facts.missingOutputs.length > 0) return `its output "${facts.missingOutputs[0]}" is missing`;
+  return undefined;
+}
+
+function checkStages(stages: readonly Stage[], rerunFrom: string | undefined): void {
+  const names = new Set<string>();
+  const outputs = new Map<string, string>();
+  for (const stage of stages) {
+    if (stage.name === "" || names.has(stage.name)) {
+      throw new LetheError(`stage name "${stage.name}" is empty or used twice`, "give every stage of a run its own name");
+    }
+    names.add(stage.name);
+    for (const output of stage.outputs) {
+      checkOutputName(output);
+      const owner = outputs.get(output);
+      if (owner !== undefined) {
+        throw new LetheError(`stages "${owner}" and "${stage.name}" both declare output "${output}"`, "give each output a single stage");
+      }
+      outputs.set(output, stage.name);
+    }
+  }
+  if (rerunFrom !== undefined && !names.has(rerunFrom)) {
+    throw new LetheError(`there is no stage "${rerunFrom}" to re-run from`, `pick one of ${[...names].join(", ")}`);
+  }
+}
+
+async function fingerprintInputs(inputs: Readonly<Record<string, string>> | undefined): Promise<Record<string, string>> {
+  const hashes: Record<string, string> = {};
+  for (const [role, path] of Object.entries(inputs ?? {})) hashes[role] = await fingerprintFile(path);
+  return hashes;
+}
+
+/**
+ * Runs `stages` in order in `runDir`, skipping the up-to-date ones (see the module comment).
+ * Before a stage runs, its record and those of all later stages are dropped, then a `running`
+ * record is saved; when it returns, its outputs are committed from their tmp paths and the record
+ * becomes `done` with its stats. If it throws, its staged outputs are discarded, the record becomes
+ * `failed`, and the error propagates. Returns one outcome per stage.
+ */
+export async function runStages(runDir: RunDir, stages: readonly Stage[], opts: RunStagesOptions = {}): Promise<StageOutcome[]> {
+  checkStages(stages, opts.rerunFrom);
+  const signal = opts.signal ?? new AbortController().signal;
+  const outcomes: StageOutcome[] = [];
+  let forced: string | undefined;
+  for (const [index, stage] of stages.entries()) {
+    const count = stages.length;
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError(`stage "${stage.name}"`);
+    if (stage.name === opts.rerunFrom) forced ??= "a re-run was requested";
+    const configHash = hashConfig(stage.config);
+    const inputHashes = await fingerprintInputs(stage.inputs);
+    const record = runDir.record(stage.name);
+    const reason = staleReason(record, { configHash, inputHashes, missingOutputs: stage.outputs.filter((o) => !runDir.has(o)) }, forced);
+    if (reason === undefined && record !== undefined) {
+      opts.onEvent?.({ type: "skip", stage: stage.name, index, count, record });
+      outcomes.push({ name: stage.name, ran: false, record });
+      continue;
+    }
+    forced ??= `the earlier stage "${stage.name}" ran again`;
+    await runDir.dropRecords(stages.slice(index).map((s) => s.name));
+    opts.onEvent?.({ type: "start", stage: stage.name, index, count, reason: reason ?? "not run yet" });
+
+    const t0 = performance.now();
+    const running: StageRecord = {
+      name: stage.name,
+      status: "running",
+      configHash,
+      inputHashes,
+      outputs: [...stage.outputs],
+      startedAt: new Date().toISOString(),
+    };
+    await runDir.putRecord(running);
+    for (const output of stage.outputs) await runDir.discard(output);
+    const tmpPath = (output: string) => {
+      if (!stage.outputs.includes(output)) {
+        throw new LetheError(`stage "${stage.name}" writes "${output}", which it does not declare`, "add it to the stage's outputs");
+      }
+      return runDir.tmpPath(output);
+    };
+    let stats: StageStats | void;
+    try {
+      stats = await stage.run({ runDir, tmpPath, signal });
+      for (const output of stage.outputs) await runDir.commit(output);
+    } catch (error) {
+      for (const output of stage.outputs) await runDir.discard(output);
+      await runDir.putRecord({
+        ...running,
+        status: "failed",
+        finishedAt: new Date().toISOString(),
+        wallS: Math.round(performance.now() - t0) / 1000,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      opts.onEvent?.({ type: "fail", stage: stage.name, index, count, error });
+      throw error;
+    }
+    const done: StageRecord = {
+      ...running,
+      status: "done",
+      finishedAt: new Date().toISOString(),
+      wallS: Math.round(performance.now() - t0) / 1000,
+      stats: stats ?? {},
+    };
+    await runDir.putRecord(done);
+    opts.onEvent?.({ type: "done", stage: stage.name, index, count, record: done });
+    outcomes.push({ name: stage.name, ran: true, record: done });
+  }
+  return outcomes;
+}
