@@ -38,6 +38,8 @@ class LlamaModel : public Napi::ObjectWrap<LlamaModel> {
     const uint32_t n_ctx = opts.Get("nCtx").As<Napi::Number>().Uint32Value();
     n_seq_max_ = opts.Get("nSeqMax").As<Napi::Number>().Uint32Value();
     const bool kv_f32 = opts.Get("kvF32").As<Napi::Boolean>().Value();
+    const bool flash_attn = opts.Get("flashAttn").As<Napi::Boolean>().Value();
+    pack_tokens_ = opts.Get("packTokens").As<Napi::Number>().Uint32Value();
 
     clear_native_error();
     llama_model_params mp = llama_model_default_params();
@@ -55,7 +57,7 @@ class LlamaModel : public Napi::ObjectWrap<LlamaModel> {
     cp.kv_unified = true;
     cp.n_threads = threads_;
     cp.n_threads_batch = threads_;
-    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cp.flash_attn_type = flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     // An F32 cache makes logits match lethe's trainer exactly; F16 differs by ~1e-3.
     cp.type_k = kv_f32 ? GGML_TYPE_F32 : GGML_TYPE_F16;
     cp.type_v = kv_f32 ? GGML_TYPE_F32 : GGML_TYPE_F16;
@@ -76,6 +78,7 @@ class LlamaModel : public Napi::ObjectWrap<LlamaModel> {
   int n_vocab() { return llama_vocab_n_tokens(vocab_); }
   uint32_t n_ctx() const { return n_ctx_; }
   uint32_t n_seq_max() const { return n_seq_max_; }
+  uint32_t pack_tokens() const { return pack_tokens_; }
   std::atomic<bool> cancel_flag{false};
   std::atomic<bool> busy{false};
 
@@ -164,6 +167,7 @@ class LlamaModel : public Napi::ObjectWrap<LlamaModel> {
   int threads_ = 1;
   uint32_t n_ctx_ = 0;
   uint32_t n_seq_max_ = 1;
+  uint32_t pack_tokens_ = 512;
 };
 
 std::vector<std::vector<llama_token>> read_sequences(Napi::Array arr) {
@@ -190,9 +194,11 @@ bool decode_all(LlamaModel* m, const std::vector<std::vector<llama_token>>& seqs
   size_t next = 0;
   while (next < seqs.size()) {
     if (m->cancel_flag.load()) return false;
-    // Pack sequences that fit together into one decode.
+    // Pack short sequences together into one decode. Packed sequences share one KV cache, so every
+    // token attends over all of them (masked): packing stops at pack_tokens to bound that waste.
     size_t first = next, used = 0;
-    while (next < seqs.size() && next - first < m->n_seq_max() && used + seqs[next].size() <= m->n_ctx()) {
+    while (next < seqs.size() && next - first < m->n_seq_max() && used + seqs[next].size() <= m->n_ctx() &&
+           (used == 0 || used + seqs[next].size() <= m->pack_tokens())) {
       used += seqs[next].size();
       next++;
     }

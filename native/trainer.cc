@@ -180,7 +180,14 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     double sq = 0;
     for (ggml_tensor* g : grad_accs_) {
       const float* d = static_cast<const float*>(g->data);
-      for (int64_t j = 0, n = ggml_nelements(g); j < n; j++) sq += static_cast<double>(d[j]) * d[j];
+      std::vector<double> partial(threads_, 0.0);
+      const int64_t n = ggml_nelements(g), chunk = (n + threads_ - 1) / threads_;
+      parallel_for(n, threads_, [&](int64_t a, int64_t b) {
+        double acc = 0;
+        for (int64_t j = a; j < b; j++) acc += static_cast<double>(d[j]) * d[j];
+        partial[chunk > 0 ? a / chunk : 0] += acc;
+      });
+      for (double p : partial) sq += p;
     }
     const float norm = static_cast<float>(std::sqrt(sq));
     const float scale = (o.clip > 0 && norm > o.clip) ? o.clip / norm : 1.0f;

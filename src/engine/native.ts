@@ -111,7 +111,16 @@ interface Addon {
   gemmGflops(n: number, iters: number, threads: number): number;
   LlamaModel: new (
     path: string,
-    opts: { binsDir: string; threads: number; nCtx: number; nSeqMax: number; kvF32: boolean; useMmap: boolean },
+    opts: {
+      binsDir: string;
+      threads: number;
+      nCtx: number;
+      nSeqMax: number;
+      kvF32: boolean;
+      useMmap: boolean;
+      flashAttn: boolean;
+      packTokens: number;
+    },
   ) => NativeLlamaModel;
   Trainer: new (path: string, opts: { binsDir: string; threads: number; trainEmbeddings: boolean }) => NativeTrainer;
 }
