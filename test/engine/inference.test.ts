@@ -100,3 +100,15 @@ test("an over-long prompt is cut from the left to leave room for generation", as
   const r = await model.generate(long, { maxTokens: 4 });
   assert.ok(r.tokens.length <= 4);
 });
+
+test("JavaScript stays responsive while a long call runs on the worker thread", async () => {
+  const seqs = Array.from({ length: 24 }, (_, i) => randomTokens(250, 256, 300 + i));
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  const t0 = performance.now();
+  await model.tokenLogprobs(seqs);
+  const elapsed = performance.now() - t0;
+  clearInterval(timer);
+  // The event loop kept turning: at least a third of the possible timer ticks fired.
+  assert.ok(ticks >= Math.floor(elapsed / 5 / 3), `${ticks} ticks in ${elapsed.toFixed(0)} ms`);
+});

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, test } from "node:test";
 
+import { CancelledError } from "../../src/errors.js";
 import { Trainer, nextTokenBatch, type WeightedBatch } from "../../src/engine/trainer.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
 import { logSoftmaxAt, maxAbsDiff, randomTokens, rowArgmax, tempDir } from "./helpers.js";
@@ -181,4 +182,17 @@ test("optimizer state moves to a fresh trainer and training continues identicall
     assert.equal(y.loss, x.loss);
   }
   assert.deepEqual(resumed.tensor("blk.1.attn_k.weight"), a.tensor("blk.1.attn_k.weight"));
+});
+
+test("a training step can be cancelled between micro-batches, and the trainer stays usable", async () => {
+  const t = load({ seed: 31 });
+  const micro = Array.from({ length: 40 }, (_, i) => nextTokenBatch([randomTokens(64, 256, 200 + i)]));
+  const before = t.tensor("blk.0.attn_q.weight");
+  const running = t.step(micro, { lr: 1e-2 }, (done) => {
+    if (done === 2) t.cancel();
+  });
+  await assert.rejects(running, CancelledError);
+  assert.deepEqual(t.tensor("blk.0.attn_q.weight"), before, "a cancelled step must not update the weights");
+  const r = await t.step(micro[0]!, { lr: 1e-2 });
+  assert.ok(Number.isFinite(r.loss));
 });
