@@ -9,7 +9,7 @@ import { InputError, UnsupportedModelError } from "../errors.js";
 import { readGguf } from "../gguf/read.js";
 import type { GgufFile } from "../gguf/types.js";
 import { binsDir, native, translateNativeError, resolveThreads, type NativeLlamaModel, type ProgressCallback } from "./native.js";
-import { CallQueue } from "./queue.js";
+import { NativeResource } from "./native-resource.js";
 
 export interface LoadModelOptions {
   /** CPU threads; default all cores, never more. */
@@ -80,14 +80,12 @@ export function inspectModelFile(path: string): GgufFile {
   return readGguf(path);
 }
 
-export class Model {
+export class Model extends NativeResource<NativeLlamaModel> {
   readonly info: ModelInfo;
-  private handle: NativeLlamaModel | undefined;
-  private readonly calls = new CallQueue<NativeLlamaModel>(() => this.open());
 
   private constructor(info: ModelInfo, handle: NativeLlamaModel) {
+    super(handle, `model ${info.path}`);
     this.info = info;
-    this.handle = handle;
   }
 
   /** Loads a GGUF model for inference. */
@@ -163,7 +161,7 @@ export class Model {
   async logits(seqs: ArrayLike<number>[], options: { onProgress?: ProgressCallback } = {}): Promise<Float32Array[]> {
     const arrs = this.checkTokens(seqs, true, "logits");
     const outs = arrs.map((a) => new Float32Array(a.length * this.info.nVocab));
-    await this.calls.run("computing logits", (h) => h.logits(arrs, 0, outs, options.onProgress));
+    await this.run("computing logits", (h) => h.logits(arrs, 0, outs, options.onProgress));
     return outs;
   }
 
@@ -171,7 +169,7 @@ export class Model {
   async topLogits(seqs: ArrayLike<number>[], k: number, options: { onProgress?: ProgressCallback } = {}): Promise<TopLogits[]> {
     if (!Number.isInteger(k) || k < 1) throw new InputError(`top-k must be a positive integer, got ${k}`, "pass k >= 1");
     const arrs = this.checkTokens(seqs, true, "topLogits");
-    const r = (await this.calls.run("computing logits", (h) => h.logits(arrs, k, null, options.onProgress))) as {
+    const r = (await this.run("computing logits", (h) => h.logits(arrs, k, null, options.onProgress))) as {
       ids: Int32Array[];
       logits: Float32Array[];
       logSumExp: Float32Array[];
@@ -183,7 +181,7 @@ export class Model {
   /** log p(token[i] | token[<i]) for i = 1..n-1 of each sequence. */
   async tokenLogprobs(seqs: ArrayLike<number>[], options: { onProgress?: ProgressCallback } = {}): Promise<Float32Array[]> {
     const arrs = this.checkTokens(seqs, true, "tokenLogprobs");
-    return this.calls.run("scoring tokens", (h) => h.tokenLogprobs(arrs, options.onProgress));
+    return this.run("scoring tokens", (h) => h.tokenLogprobs(arrs, options.onProgress));
   }
 
   /** Continues a prompt (text or token ids) and returns the new text and tokens. */
@@ -203,7 +201,7 @@ export class Model {
     // Keep the end of an over-long prompt: that is what the continuation depends on.
     const kept = ids.length > room ? ids.slice(ids.length - room) : ids;
     const arr = this.checkTokens([kept], true, "generate")[0]!;
-    const out = await this.calls.run("generating", (h) =>
+    const out = await this.run("generating", (h) =>
       h.generate(
         arr,
         {
@@ -218,23 +216,6 @@ export class Model {
     );
     const tokens = Array.from(out);
     return { text: this.open().detokenize(out, true), tokens };
-  }
-
-  /** Stops the running long call; its promise rejects with CancelledError. */
-  cancel(): void {
-    this.calls.cancel(this.handle);
-  }
-
-  /** Frees the native model and context once queued calls finish. */
-  async dispose(): Promise<void> {
-    await this.calls.idle();
-    this.handle?.dispose();
-    this.handle = undefined;
-  }
-
-  private open(): NativeLlamaModel {
-    if (!this.handle) throw new InputError(`model ${this.info.path} was disposed`, "load the model again");
-    return this.handle;
   }
 
   private checkTokens(seqs: ArrayLike<number>[], forDecode: boolean, what: string): Int32Array[] {

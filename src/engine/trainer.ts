@@ -20,7 +20,7 @@ import {
   type NativeTrainer,
   type ProgressCallback,
 } from "./native.js";
-import { CallQueue } from "./queue.js";
+import { NativeResource } from "./native-resource.js";
 
 export interface TrainerOptions {
   /** CPU threads; default all cores, never more. */
@@ -105,14 +105,12 @@ export function nextTokenBatch(seqs: ArrayLike<number>[], T?: number, weight = 1
   return { B, T: len, K: 1, tokens, targets, weights };
 }
 
-export class Trainer {
+export class Trainer extends NativeResource<NativeTrainer> {
   readonly info: TrainerInfo;
-  private handle: NativeTrainer | undefined;
-  private readonly calls = new CallQueue<NativeTrainer>(() => this.open());
 
   private constructor(info: TrainerInfo, handle: NativeTrainer) {
+    super(handle, `trainer for ${info.path}`);
     this.info = info;
-    this.handle = handle;
   }
 
   /** Loads every tensor of a GGUF model as F32 for training. */
@@ -167,19 +165,19 @@ export class Trainer {
       if (!Number.isFinite(v) || v < 0) throw new InputError(`optimizer option ${k} must be a finite number >= 0, got ${v}`, `fix ${k}`);
     }
     if (o.beta1 >= 1 || o.beta2 >= 1) throw new InputError("betas must be below 1", "use e.g. beta1 0.9, beta2 0.95");
-    return this.calls.run("training step", (h) => h.step(list, o, onProgress));
+    return this.run("training step", (h) => h.step(list, o, onProgress));
   }
 
   /** Forward and backward without an update; read the result with {@link gradient}. */
   computeGradients(batches: WeightedBatch | WeightedBatch[]): Promise<StepResult> {
     const list = this.checkBatches(batches);
-    return this.calls.run("computing gradients", (h) => h.gradients(list, null));
+    return this.run("computing gradients", (h) => h.gradients(list, null));
   }
 
   /** The loss of the batches under the current weights, forward only. */
   async loss(batches: WeightedBatch | WeightedBatch[]): Promise<number> {
     const list = this.checkBatches(batches);
-    return (await this.calls.run("computing the loss", (h) => h.loss(list, null))).loss;
+    return (await this.run("computing the loss", (h) => h.loss(list, null))).loss;
   }
 
   /** Logits of the trainer's own graph for B sequences of equal length: [B*T, vocab] row-major. */
@@ -190,7 +188,7 @@ export class Trainer {
     }
     this.checkBatches(batch);
     const out = new Float32Array(batch.B * batch.T * this.info.nVocab);
-    await this.calls.run("forward pass", (h) => h.forward(batch.tokens, batch.B, batch.T, out));
+    await this.run("forward pass", (h) => h.forward(batch.tokens, batch.B, batch.T, out));
     return out;
   }
 
@@ -219,7 +217,7 @@ export class Trainer {
       throw new InputError(`cannot write ${path}: folder ${dir} does not exist`, "create the folder or choose another output path");
     }
     const tmp = `${path}.tmp`;
-    await this.calls.run(`saving ${path}`, async (h) => {
+    await this.run(`saving ${path}`, async (h) => {
       try {
         h.save(tmp, (options.dtype ?? "f32") === "source");
         renameSync(tmp, path);
@@ -242,31 +240,6 @@ export class Trainer {
   setThreads(threads: number): void {
     this.sync("setting threads", (h) => h.setThreads(resolveThreads(threads)));
   }
-
-  /** Stops the running step between micro-batches; its promise rejects with CancelledError. */
-  cancel(): void {
-    this.calls.cancel(this.handle);
-  }
-
-  async dispose(): Promise<void> {
-    await this.calls.idle();
-    this.handle?.dispose();
-    this.handle = undefined;
-  }
-
-  private open(): NativeTrainer {
-    if (!this.handle) throw new InputError(`trainer for ${this.info.path} was disposed`, "load it again");
-    return this.handle;
-  }
-
-  private sync<T>(what: string, call: (h: NativeTrainer) => T): T {
-    try {
-      return call(this.open());
-    } catch (e) {
-      throw translateNativeError(e, what);
-    }
-  }
-
 
   private checkBatches(batches: WeightedBatch | WeightedBatch[]): WeightedBatch[] {
     const list = Array.isArray(batches) ? batches : [batches];
