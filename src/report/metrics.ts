@@ -1,0 +1,240 @@
+/**
+ * The metrics table and the headline: which metric is what, which way is better, and the few
+ * numbers that say how well the model forgot and what it cost.
+ */
+import type { ModelRole, ReportData, ReportModel } from "./types.js";
+
+/** Which way a metric should move. `gold` means "as close to the gold model as possible". */
+export type Better = "lower" | "higher" | "zero" | "gold" | "none";
+
+/** How to show a metric: a share as a percentage, a rubric score, a count, a plain number. */
+export type MetricFormat = "percent" | "number" | "count";
+
+/** What the report knows about a metric. */
+export interface MetricInfo {
+  label: string;
+  better: Better;
+  format: MetricFormat;
+  /** One sentence for the table's tooltip. */
+  help: string;
+}
+
+/** Suites in table order; other suites follow alphabetically. */
+export const SUITE_ORDER = ["familiarity-completion", "familiarity-probability", "muse", "utility"];
+
+/** Headings of the known suites. */
+export const SUITE_TITLES: Record<string, string> = {
+  "familiarity-completion": "Familiarity: judged completions",
+  "familiarity-probability": "Familiarity: probability of the idiosyncratic next token",
+  muse: "MUSE",
+  utility: "Utility",
+};
+
+const KNOWN: Record<string, MetricInfo> = {
+  "familiarity-completion/familiarity": { label: "Familiarity", better: "lower", format: "percent", help: "mean judge score / 3 over greedy and sampled completions (0 = no trace of the universe)" },
+  "familiarity-completion/familiarity_paper": { label: "Familiarity (paper weighting)", better: "lower", format: "percent", help: "the paper's aggregate: score 3 weighs 5, score 2 weighs 1, divided by the maximum" },
+  "familiarity-completion/share_ge2": { label: "Completions scored ≥ 2", better: "lower", format: "percent", help: "share of completions with details typical of or unique to the universe" },
+  "familiarity-completion/mean_score": { label: "Mean judge score (0–3)", better: "lower", format: "number", help: "mean of the 0–3 rubric scores" },
+  "familiarity-completion/judged": { label: "Completions judged", better: "none", format: "count", help: "completions the judge scored" },
+  "familiarity-completion/judge_failures": { label: "Judge failures", better: "none", format: "count", help: "completions the judge could not score; they count in no average" },
+  "familiarity-probability/familiarity_probability": { label: "Probability of the idiosyncratic token", better: "lower", format: "percent", help: "mean probability of the known next token (alternatives summed)" },
+  "familiarity-probability/scored_prompts": { label: "Prompts scored", better: "none", format: "count", help: "prompts with at least one scorable target" },
+  "muse/verbmem_f": { label: "VerbMem (forget)", better: "lower", format: "percent", help: "ROUGE-L F1 of 128-token greedy continuations of forget-set prefixes against the true text" },
+  "muse/knowmem_f": { label: "KnowMem (forget)", better: "lower", format: "percent", help: "ROUGE-L F1 of few-shot answers to forget-set questions" },
+  "muse/knowmem_r": { label: "KnowMem (retain)", better: "higher", format: "percent", help: "ROUGE-L F1 of few-shot answers to retain-set questions (utility)" },
+  "muse/mia_auc": { label: "Min-K% MIA AUC", better: "gold", format: "number", help: "AUC of Min-K% Prob (K = 40%) separating held-out from forget text" },
+  "muse/privleak": { label: "PrivLeak", better: "zero", format: "percent", help: "(AUC − AUC of gold) / AUC of gold; 0 is ideal, negative means the forget text is still recognised" },
+  "utility/perplexity": { label: "Perplexity (held-out retain text)", better: "lower", format: "number", help: "token perplexity of held-out retain text" },
+  "utility/bits_per_byte": { label: "Bits per byte (held-out retain text)", better: "lower", format: "number", help: "tokenizer-independent cross-entropy of held-out retain text" },
+};
+
+/** What the report knows about `metric` of `suite`, with sensible defaults for unknown ones. */
+export function metricInfo(suite: string, metric: string): MetricInfo {
+  const known = KNOWN[`${suite}/${metric}`];
+  if (known) return known;
+  if (suite === "utility") {
+    const m = /^(.+)\/(acc|acc_norm|ppl)$/.exec(metric);
+    if (m) {
+      const what = m[2] === "acc" ? "accuracy" : m[2] === "acc_norm" ? "length-normalised accuracy" : "perplexity of the last word";
+      return { label: `${m[1]} ${m[2]}`, better: m[2] === "ppl" ? "lower" : "higher", format: m[2] === "ppl" ? "number" : "percent", help: `${m[1]}: ${what}` };
+    }
+  }
+  return { label: metric, better: "none", format: "number", help: `${metric} of the ${suite} suite` };
+}
+
+/** A number as the table shows it: percentages with one decimal, others with 3–4 significant digits. */
+export function formatMetric(value: number | null | undefined, format: MetricFormat): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "n/a";
+  if (format === "count") return Number.isInteger(value) ? String(value) : value.toFixed(1);
+  if (format === "percent") return `${(value * 100).toFixed(1)}%`;
+  const abs = Math.abs(value);
+  if (abs !== 0 && (abs >= 1e5 || abs < 1e-3)) return value.toExponential(2);
+  return abs >= 100 ? value.toFixed(1) : value.toPrecision(3);
+}
+
+/** One cell: a value (null = the suite ran but could not compute it; undefined = not measured) and its standard error. */
+export interface MetricCell {
+  value: number | null | undefined;
+  stderr?: number | null;
+}
+
+/** One row of the metrics table. */
+export interface MetricRow {
+  suite: string;
+  metric: string;
+  info: MetricInfo;
+  cells: MetricCell[];
+}
+
+/** The metrics table: one column per model (in display order), rows grouped by suite. */
+export interface MetricTable {
+  models: { label: string; role: ModelRole }[];
+  groups: { suite: string; title: string; rows: MetricRow[] }[];
+}
+
+function suiteRank(s: string): number {
+  const i = SUITE_ORDER.indexOf(s);
+  return i < 0 ? SUITE_ORDER.length : i;
+}
+
+/**
+ * Every metric of every model. Rows of known metrics come in the catalogue's order, then the rest
+ * as first seen; `<name>_stderr` metrics are folded into the row of `<name>` when it exists.
+ */
+export function metricTable(data: ReportData): MetricTable {
+  const suites = [...new Set(data.models.flatMap((m) => Object.keys(m.suites)))].sort(
+    (a, b) => suiteRank(a) - suiteRank(b) || a.localeCompare(b),
+  );
+  const knownOrder = Object.keys(KNOWN);
+  const groups = suites.map((suite) => {
+    const names: string[] = [];
+    for (const m of data.models) for (const k of Object.keys(m.suites[suite]?.metrics ?? {})) if (!names.includes(k)) names.push(k);
+    const folded = new Set(names.filter((n) => n.endsWith("_stderr") && names.includes(n.slice(0, -"_stderr".length))));
+    const rank = (n: string) => {
+      const i = knownOrder.indexOf(`${suite}/${n}`);
+      return i < 0 ? knownOrder.length : i;
+    };
+    const rows = names
+      .filter((n) => !folded.has(n))
+      .sort((a, b) => rank(a) - rank(b))
+      .map((metric): MetricRow => ({
+        suite,
+        metric,
+        info: metricInfo(suite, metric),
+        cells: data.models.map((m) => {
+          const metrics = m.suites[suite]?.metrics;
+          const cell: MetricCell = { value: metrics?.[metric] };
+          if (folded.has(`${metric}_stderr`)) cell.stderr = metrics?.[`${metric}_stderr`] ?? null;
+          return cell;
+        }),
+      }));
+    return { suite, title: SUITE_TITLES[suite] ?? suite, rows };
+  });
+  return { models: data.models.map((m) => ({ label: m.label, role: m.role })), groups };
+}
+
+/** A metric's value for a model, or null when it was not measured or not computable. */
+export function metricValue(model: ReportModel | undefined, suite: string, metric: string): number | null {
+  const v = model?.suites[suite]?.metrics[metric];
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** The forgetting metrics the report prefers, most telling first. */
+export const FORGET_METRICS: readonly { suite: string; metric: string }[] = [
+  { suite: "familiarity-completion", metric: "familiarity" },
+  { suite: "familiarity-completion", metric: "share_ge2" },
+  { suite: "familiarity-probability", metric: "familiarity_probability" },
+  { suite: "muse", metric: "verbmem_f" },
+  { suite: "muse", metric: "knowmem_f" },
+];
+
+/**
+ * A model's utility as one number in [0, 1]: the mean benchmark accuracy (acc_norm where a
+ * benchmark has it, else acc), else MUSE's retain KnowMem; null when neither was measured.
+ */
+export function utilityScore(model: ReportModel): { value: number; label: string } | null {
+  const metrics = model.suites.utility?.metrics ?? {};
+  const tasks = new Map<string, number>();
+  for (const [key, v] of Object.entries(metrics)) {
+    const m = /^(.+)\/(acc|acc_norm)$/.exec(key);
+    if (!m || typeof v !== "number" || !Number.isFinite(v)) continue;
+    if (m[2] === "acc_norm" || !tasks.has(m[1])) tasks.set(m[1], v);
+  }
+  if (tasks.size > 0) {
+    const sum = [...tasks.values()].reduce((a, b) => a + b, 0);
+    return { value: sum / tasks.size, label: `mean accuracy on ${tasks.size} benchmark${tasks.size === 1 ? "" : "s"}` };
+  }
+  const knowmem = metricValue(model, "muse", "knowmem_r");
+  return knowmem === null ? null : { value: knowmem, label: "KnowMem (retain)" };
+}
+
+/** The first model of a role. */
+export function firstOfRole(data: ReportData, role: ModelRole): ReportModel | undefined {
+  return data.models.find((m) => m.role === role);
+}
+
+/** The model the headline calls "unlearned": the first unlearned one, else the first other one. */
+export function headlineModel(data: ReportData): ReportModel | undefined {
+  return firstOfRole(data, "unlearned") ?? firstOfRole(data, "other");
+}
+
+/** The header's summary of how well the model forgot and what it cost. */
+export interface Headline {
+  base?: string;
+  unlearned?: string;
+  gold?: string;
+  forgetting?: {
+    label: string;
+    format: MetricFormat;
+    base: number | null;
+    unlearned: number | null;
+    gold: number | null;
+    /** (base − unlearned) / (base − gold): 1 = as unfamiliar as gold, 0 = no change; null without gold. */
+    gapClosed: number | null;
+  };
+  utility?: {
+    label: string;
+    base: number | null;
+    unlearned: number | null;
+    gold: number | null;
+    /** unlearned − base, in the metric's units. */
+    change: number | null;
+  };
+  perplexity?: { base: number | null; unlearned: number | null; gold: number | null };
+}
+
+/**
+ * The headline numbers: the first forgetting metric measured on the unlearned model (with base
+ * and gold where present), the utility score, and held-out perplexity.
+ */
+export function headline(data: ReportData): Headline {
+  const base = firstOfRole(data, "base");
+  const gold = firstOfRole(data, "gold");
+  const unlearned = headlineModel(data);
+  const out: Headline = { base: base?.label, unlearned: unlearned?.label, gold: gold?.label };
+  if (!unlearned) return out;
+
+  const pick = FORGET_METRICS.find((f) => metricValue(unlearned, f.suite, f.metric) !== null);
+  if (pick) {
+    const info = metricInfo(pick.suite, pick.metric);
+    const b = metricValue(base, pick.suite, pick.metric);
+    const u = metricValue(unlearned, pick.suite, pick.metric);
+    const g = metricValue(gold, pick.suite, pick.metric);
+    const gapClosed = b !== null && u !== null && g !== null && Math.abs(b - g) > 1e-12 ? (b - u) / (b - g) : null;
+    out.forgetting = { label: info.label, format: info.format, base: b, unlearned: u, gold: g, gapClosed };
+  }
+
+  const uu = utilityScore(unlearned);
+  if (uu) {
+    const same = (m: ReportModel | undefined) => {
+      const s = m ? utilityScore(m) : null;
+      return s && s.label === uu.label ? s.value : null;
+    };
+    const b = same(base);
+    out.utility = { label: uu.label, base: b, unlearned: uu.value, gold: same(gold), change: b === null ? null : uu.value - b };
+  }
+
+  const ppl = (m: ReportModel | undefined) => metricValue(m, "utility", "perplexity");
+  if (ppl(unlearned) !== null) out.perplexity = { base: ppl(base), unlearned: ppl(unlearned), gold: ppl(gold) };
+  return out;
+}
