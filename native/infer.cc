@@ -35,7 +35,10 @@ class LlamaModel : public Napi::ObjectWrap<LlamaModel> {
     Napi::Object opts = info[1].As<Napi::Object>();
     ensure_backends(opts.Get("binsDir").As<Napi::String>().Utf8Value());
     threads_ = opts.Get("threads").As<Napi::Number>().Int32Value();
-    const uint32_t n_ctx = opts.Get("nCtx").As<Napi::Number>().Uint32Value();
+    const int gen_threads = opts.Get("generationThreads").As<Napi::Number>().Int32Value();
+    // llama.cpp rounds the context up to a multiple of 256; the batch must match it, or a decode
+    // longer than the requested size would trip GGML_ASSERT(n_tokens_all <= n_batch) and abort.
+    const uint32_t n_ctx = (opts.Get("nCtx").As<Napi::Number>().Uint32Value() + 255) / 256 * 256;
     n_seq_max_ = opts.Get("nSeqMax").As<Napi::Number>().Uint32Value();
     const bool kv_f32 = opts.Get("kvF32").As<Napi::Boolean>().Value();
     const bool flash_attn = opts.Get("flashAttn").As<Napi::Boolean>().Value();
@@ -55,7 +58,9 @@ class LlamaModel : public Napi::ObjectWrap<LlamaModel> {
     cp.n_ubatch = std::min<uint32_t>(n_ctx, 512);
     cp.n_seq_max = n_seq_max_;
     cp.kv_unified = true;
-    cp.n_threads = threads_;
+    // Single-token decodes run few FLOPs between ggml's spinning barriers, so they crawl when another
+    // process holds a core; they get their own (smaller) thread count.
+    cp.n_threads = gen_threads;
     cp.n_threads_batch = threads_;
     cp.flash_attn_type = flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     // An F32 cache makes logits match lethe's trainer exactly; F16 differs by ~1e-3.
@@ -68,7 +73,7 @@ class LlamaModel : public Napi::ObjectWrap<LlamaModel> {
       model_ = nullptr;
       throw_js(env, "CONTEXT", "llama.cpp could not create a context of " + std::to_string(n_ctx) + " tokens: " + last_native_error());
     }
-    n_ctx_ = llama_n_ctx(ctx_);
+    n_ctx_ = std::min(llama_n_ctx(ctx_), llama_n_batch(ctx_));
   }
 
   ~LlamaModel() override { Free(); }

@@ -12,8 +12,14 @@ import { binsDir, native, translateNativeError, resolveThreads, type NativeLlama
 import { NativeResource } from "./native-resource.js";
 
 export interface LoadModelOptions {
-  /** CPU threads; default all cores, never more. */
+  /** CPU threads for prompts and scoring; default all cores, never more. */
   threads?: number;
+  /**
+   * Threads for token-by-token generation; default half of `threads` (at least 1). ggml's threads
+   * spin at hundreds of barriers per token, so when another process holds a core a two-thread
+   * generation can run a thousand times slower than a one-thread one.
+   */
+  generationThreads?: number;
   /** Context length of the llama.cpp context; default the model's training context, at most 4096. */
   contextLength?: number;
   /** Sequences packed into one decode call; default 16. */
@@ -111,9 +117,11 @@ export class Model extends NativeResource<NativeLlamaModel> {
     let handle: NativeLlamaModel;
     try {
       const addon = native();
+      const threads = resolveThreads(options.threads);
       handle = new addon.LlamaModel(path, {
         binsDir: binsDir(),
-        threads: resolveThreads(options.threads),
+        threads,
+        generationThreads: resolveThreads(options.generationThreads ?? Math.max(1, Math.floor(threads / 2))),
         nCtx: contextLength,
         nSeqMax: maxSequences,
         kvF32: options.kvCacheF32 ?? true,

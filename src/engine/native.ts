@@ -114,6 +114,7 @@ interface Addon {
     opts: {
       binsDir: string;
       threads: number;
+      generationThreads: number;
       nCtx: number;
       nSeqMax: number;
       kvF32: boolean;

@@ -112,3 +112,18 @@ test("JavaScript stays responsive while a long call runs on the worker thread", 
   // The event loop kept turning: at least a third of the possible timer ticks fired.
   assert.ok(ticks >= Math.floor(elapsed / 5 / 3), `${ticks} ticks in ${elapsed.toFixed(0)} ms`);
 });
+
+test("a context that llama.cpp rounds up still decodes every length it reports (no n_batch abort)", async () => {
+  const m = Model.load(makeTinyModel(dir, { nLayer: 1, seed: 42 }), { threads: 2, contextLength: 100 });
+  try {
+    const n = m.info.contextLength;
+    assert.ok(n >= 100);
+    // Two sequences that pack past the requested 100 tokens, and one of the full reported length.
+    const lps = await m.tokenLogprobs([randomTokens(120, 256, 5), randomTokens(120, 256, 6), randomTokens(n, 256, 7)]);
+    assert.deepEqual(lps.map((x) => x.length), [119, 119, n - 1]);
+    const g = await m.generate(randomTokens(n - 8, 256, 8), { maxTokens: 8 });
+    assert.ok(g.tokens.length <= 8);
+  } finally {
+    await m.dispose();
+  }
+});
