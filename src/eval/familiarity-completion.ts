@@ -58,7 +58,8 @@ export async function runFamiliarityCompletion(
   const maxTokens = opts.maxTokens ?? 48;
   const samples = Math.max(0, Math.floor(opts.samples ?? 2));
   const seed = opts.seed ?? 1;
-  const total = prompts.length * (1 + samples);
+  // Progress counts generations and judgements alike: either can be the slow half.
+  const total = 2 * prompts.length * (1 + samples);
   let done = 0;
 
   const pending: Omit<JudgedCompletion, "score" | "note">[] = [];
@@ -73,6 +74,7 @@ export async function runFamiliarityCompletion(
           : { maxTokens, temperature: opts.temperature ?? 0.7, topK: opts.topK, topP: opts.topP, seed: seed + sample },
       );
       pending.push({ prompt: p, sample, completion });
+      opts.onProgress?.(++done, total);
     }
   }
 

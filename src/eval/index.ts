@@ -37,3 +37,54 @@ export { runFamiliarityCompletion, type FamiliarityCompletionOptions, type Famil
 export { runFamiliarityProbability, type FamiliarityProbabilityOptions } from "./familiarity-probability.js";
 export { runMuse, privLeak, knowmemPrompt, type MuseInputs, type MuseOptions, type MuseDetails } from "./muse.js";
 export { runUtility, type UtilityOptions, type UtilityDetails } from "./utility.js";
+
+export { EngineScoringModel, type EngineScoringModelOptions } from "./engine-model.js";
+export {
+  evaluate,
+  flatMetrics,
+  relativeToGold,
+  missingData,
+  modelNames,
+  SUITES,
+  DEFAULT_SUITES,
+  DEFAULT_SETTINGS,
+  GOLD_RELATIVE_METRICS,
+  type EvaluateOptions,
+  type EvalReport,
+  type EvalSettings,
+  type EvalEvent,
+  type ModelEvaluation,
+  type ModelRole,
+  type LoadedModel,
+  type SuiteName,
+} from "./evaluate.js";
+export { writeEvalReport, formatEvalMarkdown, formatMetric, markdownPathFor, metricRows } from "./eval-report.js";
+export {
+  assembleEvalData,
+  syntheticEvalData,
+  loadSyntheticEvalData,
+  verbatimFromDocuments,
+  splitFewShot,
+  firstWords,
+  limitEvalData,
+  loadJsonlLenient,
+  loadPromptRecords,
+  loadQaFile,
+  loadTermsFile,
+  toSplitQaPair,
+  type EvalData,
+  type EvalDataSources,
+  type SyntheticEvalOptions,
+} from "./eval-data.js";
+export {
+  paraphrasePrompt,
+  paraphraseCompletionPrompts,
+  paraphraseProbabilityPrompts,
+  passagesFromDocuments,
+  pickContextPassage,
+  withContext,
+  toParaphraseRecord,
+  splitPromptRecords,
+  type ParaphraseRecord,
+} from "./probes.js";
+export { relearn, relearnBlocks, blocksForStep, type RelearnOptions, type RelearnedModel } from "./relearn.js";

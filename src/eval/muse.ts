@@ -25,8 +25,11 @@ export interface MuseInputs {
   forgetTexts?: readonly string[];
   /** ...and held-out passages of the same source that no model trained on. */
   holdoutTexts?: readonly string[];
-  /** MIA AUC of a gold model never trained on the forget set (`mia_auc` of its own MUSE run). */
-  goldAuc?: number;
+  /**
+   * MIA AUC of a gold model never trained on the forget set (`mia_auc` of its own MUSE run), or
+   * "self" when this model is the gold model (its PrivLeak is then 0 by definition).
+   */
+  goldAuc?: number | "self";
 }
 
 /** Settings of the MUSE suite; defaults are MUSE's. */
@@ -101,7 +104,7 @@ export async function runMuse(model: ScoringModel, inputs: MuseInputs, opts: Mus
   if ((forgetTexts === undefined) !== (holdoutTexts === undefined)) {
     throw new InputError("PrivLeak needs both forget and holdout texts", "supply both sets or neither");
   }
-  if (inputs.goldAuc !== undefined) checkGoldAuc(inputs.goldAuc);
+  if (typeof inputs.goldAuc === "number") checkGoldAuc(inputs.goldAuc);
   const warnings = new WarningLog();
   const details: MuseDetails = { verbmem: [], knowmemForget: [], knowmemRetain: [], minK: { forget: [], holdout: [] } };
   const metrics: Record<string, number | null> = {};
@@ -169,8 +172,10 @@ export async function runMuse(model: ScoringModel, inputs: MuseInputs, opts: Mus
     if (details.minK.forget.length > 0 && details.minK.holdout.length > 0) {
       const auc = rocAuc(details.minK.holdout, details.minK.forget);
       metrics.mia_auc = auc;
-      if (inputs.goldAuc === undefined) warnings.add("PrivLeak not computed", "no gold-model AUC given (run MUSE on a model never trained on the forget set and pass its mia_auc)");
-      else metrics.privleak = privLeak(auc, inputs.goldAuc);
+      const reference = inputs.goldAuc === "self" ? auc : inputs.goldAuc;
+      if (reference === undefined) warnings.add("PrivLeak not computed", "no gold-model AUC given (run MUSE on a model never trained on the forget set and pass its mia_auc)");
+      else if (reference === 0) warnings.add("PrivLeak not computed", "the gold model's MIA AUC is 0, so the relative difference is undefined");
+      else metrics.privleak = privLeak(auc, reference);
     } else {
       warnings.add("PrivLeak not computed", "no scorable text in one of the two sets");
     }
