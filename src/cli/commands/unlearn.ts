@@ -1,0 +1,165 @@
+/** `lethe unlearn`: make a model forget a corpus (WHP by default), as a resumable run. */
+import { resolve } from "node:path";
+import { defineCommand, type ParsedArgs } from "../args.js";
+import type { CommandContext } from "../command.js";
+import type { Output } from "../output.js";
+import type { Progress } from "../progress.js";
+import type { UnlearnPlan, UnlearnResult } from "../../unlearn/index.js";
+
+const METHODS = ["whp", "whp-logits", "task-vector", "gradient-ascent", "gradient-difference", "npo"] as const;
+
+export const spec = defineCommand({
+  name: "unlearn",
+  summary: "make a model forget a corpus (Who's Harry Potter, or a baseline method)",
+  description:
+    "Runs resumable stages in a run directory: reinforce (fine-tune on the forget corpus), anchors (a dictionary of " +
+    "idiosyncratic terms and generic translations: --dictionary, --llm, or automatic), labels (generic predictions per " +
+    "block) and finetune (train on them). Finished stages are skipped; a changed setting reruns its stage and the later " +
+    "ones; after an interruption, rerun the same command. --dry-run prints the plan with time and memory estimates. " +
+    "Settings come from --config (JSON, e.g. {\"labels\": {\"alpha\": 5}, \"finetune\": {\"steps\": 150}}).",
+  options: {
+    model: { type: "string", alias: "m", required: true, placeholder: "FILE", description: "the base model (.gguf)" },
+    forget: { type: "string[]", required: true, placeholder: "PATH", description: "text files or directories to forget" },
+    retain: { type: "string[]", placeholder: "PATH", description: "text to keep (reference for anchors; gradient-difference data)" },
+    out: { type: "string", alias: "o", placeholder: "FILE", description: "where to write the unlearned model (.gguf)" },
+    config: { type: "string", placeholder: "FILE", description: "JSON settings over the defaults" },
+    runDir: { type: "string", placeholder: "DIR", defaultLabel: "<out>.run", description: "folder for resumable state" },
+    method: { type: "string", choices: METHODS, default: "whp", description: "unlearning method" },
+    reinforced: { type: "string", placeholder: "FILE", description: "use this reinforced model instead of training one" },
+    dictionary: { type: "string", placeholder: "FILE", description: "anchored terms, .json or .csv (merged with the other sources)" },
+    llm: { type: "string", placeholder: "URL", description: "OpenAI-compatible endpoint that proposes anchored terms" },
+    llmModel: { type: "string", placeholder: "NAME", description: "model name at --llm" },
+    llmKeyEnv: { type: "string", placeholder: "VAR", description: "environment variable holding the --llm API key" },
+    dryRun: { type: "boolean", description: "print the plan with time and memory estimates, run nothing" },
+    force: { type: "boolean", description: "reuse a run directory made for another method or command" },
+  },
+  examples: [
+    { command: "unlearn --model base.gguf --forget ../shared/data/forget/oz --retain ../shared/data/retain --out unlearned.gguf", description: "WHP with automatic anchors" },
+    { command: "unlearn --model base.gguf --forget oz/ --out u.gguf --dictionary oz-terms.csv --dry-run", description: "the plan only" },
+    { command: "unlearn --model base.gguf --forget oz/ --retain retain/ --method npo --out npo.gguf", description: "a baseline" },
+  ],
+});
+
+export type UnlearnCommandResult = ({ dryRun: true } & UnlearnPlan) | ({ dryRun: false } & UnlearnResult);
+
+export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): Promise<UnlearnCommandResult> {
+  const { unlearn, planUnlearn } = await import("../../unlearn/index.js");
+  const { describeStageEvent } = await import("../../run/stages.js");
+  const { UsageError } = await import("../args.js");
+  const path = (p: string) => resolve(ctx.cwd, p);
+  if ((args.llm === undefined) !== (args.llmModel === undefined)) {
+    throw new UsageError("--llm and --llm-model go together", "pass both the endpoint URL and the model name, or neither");
+  }
+  const options = {
+    model: path(args.model),
+    forget: args.forget.map(path),
+    retain: args.retain.map(path),
+    out: args.out === undefined ? undefined : path(args.out),
+    runDir: args.runDir === undefined ? undefined : path(args.runDir),
+    configFile: args.config === undefined ? undefined : path(args.config),
+    method: args.method,
+    reinforced: args.reinforced === undefined ? undefined : path(args.reinforced),
+    dictionary: args.dictionary === undefined ? undefined : path(args.dictionary),
+    llm: args.llm === undefined ? undefined : { baseUrl: args.llm, model: args.llmModel!, apiKeyEnv: args.llmKeyEnv },
+    threads: ctx.globals.threads,
+    force: args.force,
+    signal: ctx.signal,
+  };
+  if (args.dryRun) return { dryRun: true, ...(await planUnlearn(options)) };
+
+  let bar: Progress | undefined;
+  let barKey = "";
+  const open = (key: string, make: () => Progress) => {
+    if (barKey !== key) {
+      bar?.finish();
+      bar = make();
+      barKey = key;
+    }
+    return bar!;
+  };
+  const close = () => {
+    bar?.finish();
+    bar = undefined;
+    barKey = "";
+  };
+  try {
+    const result = await unlearn({
+      ...options,
+      onEvent(e) {
+        switch (e.type) {
+          case "stage":
+            close();
+            if (e.event.type === "fail") return; // the error itself is printed by the framework
+            ctx.out.info(describeStageEvent(e.event));
+            return;
+          case "train": {
+            const p = e.progress;
+            const b = open(`train:${p.stage}`, () =>
+              ctx.out.progress({ label: p.stage, total: p.steps * p.tokensPerStep, start: (p.step - 1) * p.tokensPerStep, unit: "tok" }),
+            );
+            if (p.resumedFrom !== undefined) ctx.out.info(`${p.stage}: resumed at step ${p.resumedFrom} of ${p.steps}`);
+            b.update(p.step * p.tokensPerStep, { step: `${p.step}/${p.steps}`, loss: p.loss });
+            return;
+          }
+          case "work":
+            open(`work:${e.stage}:${e.label}`, () => ctx.out.progress({ label: e.label, total: e.total, unit: e.unit })).update(e.done);
+            return;
+          case "info":
+            ctx.out.info(e.message);
+            return;
+          case "warn":
+            ctx.out.warn(e.message);
+            return;
+        }
+      },
+    });
+    return { dryRun: false, ...result };
+  } finally {
+    close();
+  }
+}
+
+function duration(seconds: number): string {
+  if (seconds < 90) return `${seconds.toFixed(0)} s`;
+  if (seconds < 5400) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+function bytes(n: number): string {
+  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(0)} MiB`;
+}
+
+export function render(r: UnlearnCommandResult, out: Output): void {
+  if (r.dryRun) {
+    out.print(`plan: --method ${r.method} (${r.summary})`);
+    out.table([
+      ["model", `${(r.nParams / 1e6).toFixed(2)}M parameters, blocks of ${r.blockTokens} tokens`],
+      ["corpora", `forget ${r.forgetTokens} tokens, retain ${r.retainTokens} tokens`],
+      ["speed", `${r.speeds.measured ? "measured" : "rule of thumb"}: inference ${r.speeds.inferTokPerS.toFixed(0)} tok/s, training ${r.speeds.trainTokPerS.toFixed(0)} tok/s`],
+      ["run dir", r.runDir],
+      ...(r.out ? [["out", r.out]] : []),
+    ]);
+    out.table(
+      r.stages.map((s) => [s.name, s.trainTokens, s.inferTokens, duration(s.seconds), bytes(s.memoryBytes)]),
+      ["stage", "train tok", "infer tok", "time", "memory"],
+    );
+    out.print(`total about ${duration(r.totalSeconds)}; peak memory ${bytes(r.peakMemoryBytes)} of ${bytes(r.memoryBudgetBytes)} available`);
+    return;
+  }
+  out.print(r.cached ? `everything was up to date in ${r.runDir}` : `done: --method ${r.method} in ${r.runDir}`);
+  const rows: unknown[][] = r.stages.map((s) => [s.name, s.ran ? `ran in ${duration(s.wallS)}` : "up to date", summarise(s.stats)]);
+  out.table(rows, ["stage", "status", "stats"]);
+  const anchors = r.stages.find((s) => s.name === "anchors");
+  const top = anchors?.stats.top;
+  if (Array.isArray(top) && top.length > 0) out.print(`dictionary (${r.dictionary}, edit and rerun to change the labels):\n  ${top.join("\n  ")}`);
+  if (r.out) out.print(`wrote ${r.out}`);
+  if (r.descriptor) out.print(`wrote ${r.descriptor} (score it with WhpLogitsModel; no model is written)`);
+}
+
+function summarise(stats: Record<string, unknown>): string {
+  const keys = ["steps", "finalLoss", "entries", "absentTerms", "blocks", "changedShare", "npoMeanWeight", "meanAbsDelta", "alpha"];
+  return keys
+    .filter((k) => typeof stats[k] === "number")
+    .map((k) => `${k}=${Number((stats[k] as number).toPrecision(4))}`)
+    .join(" ");
+}

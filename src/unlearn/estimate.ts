@@ -1,0 +1,83 @@
+/**
+ * Time and memory estimates for `lethe unlearn --dry-run`.
+ *
+ * Memory (bytes), per stage, the peak is what must fit:
+ * - the trainer holds every weight in F32 plus its gradient and two AdamW moments: 16 B/parameter,
+ *   plus activations ≈ 4 B × batch × tokens × (nLayer × 12 × nEmbd + vocab) (the logits and
+ *   the per-layer tensors kept for the backward pass);
+ * - an inference model maps its file (its size) and holds an F32 KV cache of
+ *   2 × nLayer × context × nEmbdKv × 4 B, plus one block of logits (tokens × vocab × 4 B);
+ * - 512 MiB for node and the corpora.
+ * A run is refused when the peak exceeds 90 % of the machine's total memory.
+ *
+ * Time: training and inference speeds are measured on the fly on one block (see measureSpeeds), or,
+ * when that is skipped, taken from a rule of thumb for 2 CPU cores: inference ≈ 2.5e10 / nParams
+ * tokens/s and training ≈ a quarter of that (forward + backward ≈ 3 forwards, plus AdamW).
+ */
+import { totalmem } from "node:os";
+import { statSync } from "node:fs";
+import { readGguf, metaNumber } from "../gguf/read.js";
+import type { StageWorkload } from "./method.js";
+
+/** Sizes of a model that the estimates need. */
+export interface ModelSize {
+  nParams: number;
+  nLayer: number;
+  nEmbd: number;
+  nEmbdKv: number;
+  nVocab: number;
+  fileBytes: number;
+}
+
+/** Reads the sizes from a GGUF header. */
+export function modelSize(path: string): ModelSize {
+  const file = readGguf(path);
+  const arch = file.metadata.get("general.architecture");
+  const a = arch && arch.type === "string" ? arch.value : "llama";
+  const nEmbd = metaNumber(file, `${a}.embedding_length`);
+  const nLayer = metaNumber(file, `${a}.block_count`);
+  const nHead = metaNumber(file, `${a}.attention.head_count`);
+  const kv = file.metadata.get(`${a}.attention.head_count_kv`);
+  const nHeadKv = kv && typeof kv.value === "number" ? kv.value : nHead;
+  const tokens = file.metadata.get("tokenizer.ggml.tokens");
+  const nVocab = tokens && tokens.type === "array" ? tokens.value.length : 32000;
+  const nParams = file.tensors.reduce((n, t) => n + t.dims.reduce((x, d) => x * d, 1), 0);
+  return { nParams, nLayer, nEmbd, nEmbdKv: (nEmbd / nHead) * nHeadKv, nVocab, fileBytes: statSync(path).size };
+}
+
+const OVERHEAD = 512 * 1024 ** 2;
+
+/** Peak bytes of one stage. */
+export function stageMemory(w: StageWorkload, size: ModelSize, blockTokens: number, batchSize: number): number {
+  const inference = w.inferenceModels * (size.fileBytes + 2 * size.nLayer * Math.max(256, blockTokens) * size.nEmbdKv * 4 + blockTokens * size.nVocab * 4);
+  const training = w.trains ? 16 * size.nParams + 4 * batchSize * blockTokens * (size.nLayer * 12 * size.nEmbd + size.nVocab) : 0;
+  return OVERHEAD + inference + training;
+}
+
+/** Measured or assumed speeds, tokens per second. */
+export interface Speeds {
+  inferTokPerS: number;
+  trainTokPerS: number;
+  measured: boolean;
+}
+
+/** The rule of thumb of the module comment. */
+export function ruleOfThumbSpeeds(nParams: number): Speeds {
+  const infer = 2.5e10 / Math.max(1, nParams);
+  return { inferTokPerS: infer, trainTokPerS: infer / 4, measured: false };
+}
+
+/** Seconds of one stage at the given speeds. */
+export function stageSeconds(w: StageWorkload, speeds: Speeds): number {
+  return w.trainTokens / speeds.trainTokPerS + w.inferTokens / speeds.inferTokPerS;
+}
+
+/** The machine's memory budget: 90 % of total memory. */
+export function memoryBudget(): number {
+  return 0.9 * totalmem();
+}
+
+/** Bytes as GiB or MiB with one decimal. */
+export function formatBytes(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
+}

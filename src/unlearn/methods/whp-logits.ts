@@ -1,0 +1,35 @@
+/**
+ * `whp-logits`: WHP's logit combination at inference time only, as MUSE evaluated it. Trains the
+ * reinforced model and writes `whp-logits.json` (base, reinforced, α); no unlearned model. Evaluate
+ * it with WhpLogitsModel (whp-logits.ts).
+ */
+import type { Stage } from "../../run/stages.js";
+import { reinforcedPath } from "../stages/common.js";
+import { reinforceStage } from "../stages/reinforce.js";
+import { writeWhpLogitsDescriptor } from "../whp-logits.js";
+import type { UnlearnMethod } from "../method.js";
+import { reinforceWorkload } from "./whp.js";
+
+/** The run-directory name of the descriptor. */
+export const WHP_LOGITS_FILE = "whp-logits.json";
+
+export const whpLogits: UnlearnMethod = {
+  name: "whp-logits",
+  summary: "WHP at inference time: base and reinforced logits combined when scoring (writes no model)",
+  writesModel: false,
+  needsRetain: false,
+  stages: (ctx) => {
+    const combine: Stage = {
+      name: "combine",
+      config: { alpha: ctx.config.labels.alpha },
+      inputs: { model: ctx.basePath, reinforced: reinforcedPath(ctx) },
+      outputs: [WHP_LOGITS_FILE],
+      async run(stage) {
+        writeWhpLogitsDescriptor(stage.tmpPath(WHP_LOGITS_FILE), { base: ctx.basePath, reinforced: reinforcedPath(ctx), alpha: ctx.config.labels.alpha });
+        return { alpha: ctx.config.labels.alpha };
+      },
+    };
+    return [...reinforceStage(ctx), combine];
+  },
+  workload: (w) => reinforceWorkload(w),
+};

@@ -1,0 +1,65 @@
+/**
+ * The training stage of the baseline methods (gradient ascent, gradient difference, NPO): the base
+ * model trained for `ascent.steps` steps on forget blocks (and retain blocks) with the weights the
+ * method chooses; the model is the stage's output.
+ */
+import type { Trainer, WeightedBatch } from "../../engine/trainer.js";
+import type { Stage } from "../../run/stages.js";
+import { tokenBlocks } from "../corpus.js";
+import { UNLEARNED_MODEL, type MethodContext } from "../method.js";
+import { trainResumable } from "../train-loop.js";
+import { corpusInputs, fragmentEncoder, inputFingerprints, specialTokens } from "./common.js";
+
+/** The token blocks a baseline trains on. */
+export interface AscentData {
+  forget: number[][];
+  retain: number[][];
+}
+
+/** A method's choice of batches for one step. */
+export type AscentBatches = (step: number, data: AscentData, trainer: Trainer) => Promise<{ batches: WeightedBatch[]; lrScale?: number; stats?: Record<string, number> }>;
+
+/**
+ * The stage named `name` (also its checkpoint folder); `extraConfig` is hashed with the settings
+ * (a method's own constants).
+ */
+export function ascentStage(ctx: MethodContext, name: string, extraConfig: unknown, batchesFor: AscentBatches, extraInputs: Record<string, string> = {}): Stage {
+  const settings = ctx.config.ascent;
+  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, method: ctx.config.method, extraConfig };
+  const inputs = { model: ctx.basePath, ...corpusInputs("forget", ctx.forgetPaths), ...corpusInputs("retain", ctx.retainPaths), ...extraInputs };
+  return {
+    name,
+    config,
+    inputs,
+    outputs: [UNLEARNED_MODEL],
+    async run(stage) {
+      const encode = fragmentEncoder(ctx);
+      const special = specialTokens(ctx);
+      const data: AscentData = {
+        forget: tokenBlocks(ctx.forget, encode, special, ctx.blockTokens),
+        retain: ctx.retain.length > 0 ? tokenBlocks(ctx.retain, encode, special, ctx.blockTokens) : [],
+      };
+      const last: Record<string, number> = {};
+      const result = await trainResumable({
+        runDir: ctx.runDir,
+        stage: name,
+        key: { config, inputs: await inputFingerprints(inputs) },
+        modelPath: ctx.basePath,
+        outPath: stage.tmpPath(UNLEARNED_MODEL),
+        typesFrom: ctx.basePath,
+        steps: settings.steps,
+        settings,
+        checkpointEvery: ctx.config.checkpointEvery,
+        threads: ctx.threads,
+        signal: stage.signal,
+        batches: async (step, trainer) => {
+          const out = await batchesFor(step, data, trainer);
+          Object.assign(last, out.stats ?? {});
+          return out;
+        },
+        onProgress: (progress) => ctx.emit({ type: "train", progress }),
+      });
+      return { forgetBlocks: data.forget.length, retainBlocks: data.retain.length, ...result, ...last };
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/** Helpers the unlearning stages share: tokenization, input roles, training keys, model loading. */
+import { Model } from "../../engine/model.js";
+import { UnsupportedModelError } from "../../errors.js";
+import { readGguf } from "../../gguf/read.js";
+import { fingerprintFile } from "../../run/hash.js";
+import type { BlockTokens, FragmentEncoder } from "../corpus.js";
+import { REINFORCED_MODEL, type MethodContext } from "../method.js";
+
+/** The model's tokenizer on fragments (no BOS), as translate.ts requires. */
+export function fragmentEncoder(ctx: MethodContext): FragmentEncoder {
+  return (text) => ctx.tokenizer.tokenize(text, { addBos: false });
+}
+
+/** BOS (when the model adds one) and EOS of the base model. */
+export function specialTokens(ctx: MethodContext): BlockTokens {
+  const info = ctx.tokenizer.info;
+  return { bosId: info.addBos ? info.bosId : -1, eosId: info.eosId };
+}
+
+/** Input roles of a corpus, e.g. `{ "forget:0": "a.txt" }`. */
+export function corpusInputs(role: string, paths: readonly string[]): Record<string, string> {
+  return Object.fromEntries(paths.map((p, i) => [`${role}:${i}`, p]));
+}
+
+/** The reinforced model: the user's, or the reinforce stage's output. */
+export function reinforcedPath(ctx: MethodContext): string {
+  return ctx.reinforcedPath ?? ctx.runDir.path(REINFORCED_MODEL);
+}
+
+/** Fingerprints of a stage's inputs, for the key of its checkpoints. */
+export async function inputFingerprints(inputs: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [role, path] of Object.entries(inputs)) out[role] = await fingerprintFile(path);
+  return out;
+}
+
+/**
+ * Loads a model for inference over blocks of up to `blockTokens` tokens. The context is at least
+ * 256: llama.cpp pads smaller contexts to 256 while keeping the smaller batch, and packing
+ * sequences up to the padded size would then overflow the batch.
+ */
+export function loadInferenceModel(path: string, blockTokens: number, threads: number): Model {
+  return Model.load(path, { threads, contextLength: Math.max(256, blockTokens), maxSequences: 4 });
+}
+
+/**
+ * Refuses two models whose vocabularies differ: their logits could not be compared position by
+ * position (labels) nor their tensors subtracted (task vectors).
+ */
+export function checkSameVocabulary(basePath: string, otherPath: string, role: string): void {
+  const base = readGguf(basePath).metadata.get("tokenizer.ggml.tokens");
+  const other = readGguf(otherPath).metadata.get("tokenizer.ggml.tokens");
+  const tokens = (v: typeof base) => (v && v.type === "array" ? (v.value as string[]) : undefined);
+  const a = tokens(base);
+  const b = tokens(other);
+  if (!a || !b) {
+    throw new UnsupportedModelError(`${a ? otherPath : basePath} has no tokenizer.ggml.tokens vocabulary`, "use GGUF models that embed their tokenizer");
+  }
+  let firstDiff = -1;
+  if (a.length === b.length) firstDiff = a.findIndex((t, i) => t !== b[i]);
+  if (a.length !== b.length || firstDiff >= 0) {
+    const detail = a.length !== b.length ? `${a.length} vs ${b.length} tokens` : `token ${firstDiff} is ${JSON.stringify(a[firstDiff])} vs ${JSON.stringify(b[firstDiff])}`;
+    throw new UnsupportedModelError(
+      `the ${role} model ${otherPath} has a different vocabulary from the base model ${basePath} (${detail})`,
+      `use a ${role} model fine-tuned from the base model, with the same tokenizer`,
+    );
+  }
+}

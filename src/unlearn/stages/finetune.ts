@@ -1,0 +1,68 @@
+/**
+ * Stage `finetune` of WHP: train the base model on the original forget text with the generic labels
+ * as targets (weight 0 where a position has no label), so it learns to predict what a model that
+ * never read the corpus would predict.
+ */
+import { readFileSync } from "node:fs";
+import type { WeightedBatch } from "../../engine/trainer.js";
+import type { Stage } from "../../run/stages.js";
+import { batchIndices } from "../corpus.js";
+import { decodeBlocks, type LabelledBlock } from "../label-store.js";
+import { LABELS_FILE, UNLEARNED_MODEL, type MethodContext } from "../method.js";
+import { trainResumable } from "../train-loop.js";
+import { inputFingerprints } from "./common.js";
+
+/** A K=1 batch of labelled blocks padded to `T` (padding is masked). */
+export function labelledBatch(blocks: readonly LabelledBlock[], T: number): WeightedBatch {
+  const B = blocks.length;
+  const tokens = new Int32Array(B * T);
+  const targets = new Int32Array(B * T);
+  const weights = new Float32Array(B * T);
+  blocks.forEach((block, b) => {
+    const n = Math.min(T, block.tokens.length);
+    for (let t = 0; t < n; t++) {
+      tokens[b * T + t] = block.tokens[t]!;
+      const w = block.labels.weight[t]!;
+      if (w !== 0 && block.labels.target[t]! >= 0) {
+        targets[b * T + t] = block.labels.target[t]!;
+        weights[b * T + t] = w;
+      }
+    }
+  });
+  return { B, T, K: 1, tokens, targets, weights };
+}
+
+export function finetuneStage(ctx: MethodContext): Stage {
+  const settings = ctx.config.finetune;
+  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
+  const inputs = { model: ctx.basePath, labels: ctx.runDir.path(LABELS_FILE) };
+  return {
+    name: "finetune",
+    config,
+    inputs,
+    outputs: [UNLEARNED_MODEL],
+    async run(stage) {
+      const path = ctx.runDir.path(LABELS_FILE);
+      const blocks = decodeBlocks(readFileSync(path), path);
+      const T = Math.max(...blocks.map((b) => b.tokens.length));
+      const result = await trainResumable({
+        runDir: ctx.runDir,
+        stage: "finetune",
+        key: { config, inputs: await inputFingerprints(inputs) },
+        modelPath: ctx.basePath,
+        outPath: stage.tmpPath(UNLEARNED_MODEL),
+        typesFrom: ctx.basePath,
+        steps: settings.steps,
+        settings,
+        checkpointEvery: ctx.config.checkpointEvery,
+        threads: ctx.threads,
+        signal: stage.signal,
+        batches: async (step) => ({
+          batches: [labelledBatch(batchIndices(blocks.length, settings.batchSize, step, ctx.config.seed).map((i) => blocks[i]!), T)],
+        }),
+        onProgress: (progress) => ctx.emit({ type: "train", progress }),
+      });
+      return { blocks: blocks.length, ...result };
+    },
+  };
+}

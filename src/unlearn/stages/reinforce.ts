@@ -1,0 +1,54 @@
+/**
+ * Stage `reinforce`: fine-tune the base model on the forget corpus with next-token targets, so that
+ * it knows the corpus better than the base does. WHP contrasts the two models' predictions; the task
+ * vector subtracts their difference.
+ */
+import { nextTokenBatch } from "../../engine/trainer.js";
+import type { Stage } from "../../run/stages.js";
+import { batchIndices, tokenBlocks } from "../corpus.js";
+import { REINFORCED_MODEL, type MethodContext } from "../method.js";
+import { trainResumable } from "../train-loop.js";
+import { corpusInputs, fragmentEncoder, inputFingerprints, specialTokens } from "./common.js";
+
+/** Optimizer steps of the reinforce stage for `nBlocks` forget blocks. */
+export function reinforceSteps(nBlocks: number, epochs: number, batchSize: number): number {
+  return Math.max(1, Math.ceil((epochs * nBlocks) / batchSize));
+}
+
+/** The reinforce stage, or none when the user supplied a reinforced model. */
+export function reinforceStage(ctx: MethodContext): Stage[] {
+  if (ctx.reinforcedPath !== undefined) return [];
+  const settings = ctx.config.reinforce;
+  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
+  const inputs = { model: ctx.basePath, ...corpusInputs("forget", ctx.forgetPaths) };
+  return [
+    {
+      name: "reinforce",
+      config,
+      inputs,
+      outputs: [REINFORCED_MODEL],
+      async run(stage) {
+        const blocks = tokenBlocks(ctx.forget, fragmentEncoder(ctx), specialTokens(ctx), ctx.blockTokens);
+        const steps = reinforceSteps(blocks.length, settings.epochs, settings.batchSize);
+        const result = await trainResumable({
+          runDir: ctx.runDir,
+          stage: "reinforce",
+          key: { config, inputs: await inputFingerprints(inputs) },
+          modelPath: ctx.basePath,
+          outPath: stage.tmpPath(REINFORCED_MODEL),
+          typesFrom: ctx.basePath,
+          steps,
+          settings,
+          checkpointEvery: ctx.config.checkpointEvery,
+          threads: ctx.threads,
+          signal: stage.signal,
+          batches: async (step) => ({
+            batches: [nextTokenBatch(batchIndices(blocks.length, settings.batchSize, step, ctx.config.seed).map((i) => blocks[i]!), ctx.blockTokens)],
+          }),
+          onProgress: (progress) => ctx.emit({ type: "train", progress }),
+        });
+        return { blocks: blocks.length, ...result };
+      },
+    },
+  ];
+}

@@ -1,0 +1,131 @@
+/**
+ * The training loop every unlearning method shares: load a model into the trainer, take `steps`
+ * AdamW steps on batches the method supplies, checkpoint regularly so a killed run resumes exactly,
+ * and write the result with the base model's tensor types.
+ */
+import { readFileSync, renameSync, rmSync } from "node:fs";
+import { cosineSchedule } from "../engine/schedule.js";
+import { Trainer, type WeightedBatch } from "../engine/trainer.js";
+import { CancelledError } from "../errors.js";
+import { readGguf, readTensorF32 } from "../gguf/read.js";
+import { GgmlType, type GgufTensorInput } from "../gguf/types.js";
+import { writeGguf } from "../gguf/write.js";
+import { hashConfig } from "../run/hash.js";
+import type { RunDir } from "../run/run-dir.js";
+import { decodeOptimizerState, findCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import type { TrainSettings } from "./config.js";
+
+/** Progress of a training stage. */
+export interface TrainProgress {
+  stage: string;
+  step: number;
+  steps: number;
+  loss: number;
+  tokensPerStep: number;
+  /** Set on the first report when training resumed from a checkpoint. */
+  resumedFrom?: number;
+}
+
+/** What a method gives the loop. */
+export interface TrainJob {
+  runDir: RunDir;
+  /** The stage name (checkpoint folder and progress label). */
+  stage: string;
+  /** Everything the trajectory depends on (config, input fingerprints); a checkpoint of another key is stale. */
+  key: unknown;
+  /** The model training starts from. */
+  modelPath: string;
+  /** The finished model's path (the stage's tmp output). */
+  outPath: string;
+  /** Tensor types of the output follow this model (the user's base). */
+  typesFrom: string;
+  steps: number;
+  settings: TrainSettings;
+  checkpointEvery: number;
+  threads: number;
+  signal: AbortSignal;
+  /**
+   * The micro-batches of optimizer step `step` (0-based), a pure function of the step so a resumed
+   * run sees the same data. May read the current weights through `trainer` (NPO does), and may
+   * scale the step's learning rate by returning `lrScale`.
+   */
+  batches(step: number, trainer: Trainer): Promise<{ batches: WeightedBatch[]; lrScale?: number }>;
+  onProgress?(p: TrainProgress): void;
+}
+
+/** The outcome of {@link trainResumable}. */
+export interface TrainResult {
+  steps: number;
+  resumedFrom: number;
+  firstLoss: number;
+  finalLoss: number;
+  /** Mean loss of each tenth of the run, for the manifest. */
+  lossCurve: number[];
+}
+
+/** Runs a training job to its end, resuming from its checkpoint when one matches. */
+export async function trainResumable(job: TrainJob): Promise<TrainResult> {
+  const key = hashConfig(job.key);
+  const checkpoint = findCheckpoint(job.runDir, job.stage, key);
+  const trainer = Trainer.load(checkpoint?.modelPath ?? job.modelPath, { threads: job.threads });
+  const losses: number[] = checkpoint ? [...checkpoint.state.losses] : [];
+  const start = checkpoint?.state.step ?? 0;
+  try {
+    if (checkpoint) trainer.setOptimizerState(decodeOptimizerState(readFileSync(checkpoint.optimizerPath), checkpoint.optimizerPath));
+    const { lr, warmupSteps, weightDecay, clip } = job.settings;
+    const schedule = cosineSchedule({ lr, warmupSteps: Math.min(warmupSteps, job.steps), totalSteps: job.steps });
+    for (let step = start; step < job.steps; step++) {
+      if (job.signal.aborted) throw new CancelledError(`the ${job.stage} stage`);
+      const { batches, lrScale } = await job.batches(step, trainer);
+      const result = await trainer.step(batches, { lr: schedule(step) * (lrScale ?? 1), weightDecay, clip });
+      losses.push(result.loss);
+      const tokensPerStep = batches.reduce((n, b) => n + b.B * b.T, 0);
+      job.onProgress?.({ stage: job.stage, step: step + 1, steps: job.steps, loss: result.loss, tokensPerStep, resumedFrom: step === start && start > 0 ? start : undefined });
+      if ((step + 1) % job.checkpointEvery === 0 && step + 1 < job.steps) {
+        await saveCheckpoint(job.runDir, job.stage, trainer, { key, step: step + 1, losses });
+      }
+    }
+    await saveWithTypesOf(trainer, job.typesFrom, job.outPath);
+  } finally {
+    await trainer.dispose();
+  }
+  const tenth = Math.max(1, Math.ceil(losses.length / 10));
+  const lossCurve: number[] = [];
+  for (let i = 0; i < losses.length; i += tenth) {
+    const part = losses.slice(i, i + tenth);
+    lossCurve.push(round(part.reduce((a, b) => a + b, 0) / part.length));
+  }
+  return { steps: job.steps, resumedFrom: start, firstLoss: round(losses[0] ?? NaN), finalLoss: round(losses[losses.length - 1] ?? NaN), lossCurve };
+}
+
+function round(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 1e5) / 1e5 : x;
+}
+
+/**
+ * Saves the trainer's weights with the tensor types of `typesFrom` (an F16 base gives an F16
+ * result), whatever file the trainer was loaded from, so a run resumed from an F32 checkpoint
+ * writes exactly what an uninterrupted run writes. Types other than F32/F16/BF16 are written as F32.
+ */
+export async function saveWithTypesOf(trainer: Trainer, typesFrom: string, out: string): Promise<void> {
+  const wide = `${out}.f32`;
+  await trainer.save(wide, { dtype: "f32" });
+  const reference = readGguf(typesFrom);
+  const wanted = new Map(reference.tensors.map((t) => [t.name, t.type]));
+  const saved = readGguf(wide);
+  if (saved.tensors.every((t) => (wanted.get(t.name) ?? GgmlType.F32) === t.type)) {
+    renameSync(wide, out);
+    return;
+  }
+  const tensors: GgufTensorInput[] = saved.tensors.map((t) => {
+    const type = wanted.get(t.name);
+    return {
+      name: t.name,
+      dims: t.dims,
+      type: type === GgmlType.F16 || type === GgmlType.BF16 ? type : GgmlType.F32,
+      data: readTensorF32(saved, t.name),
+    };
+  });
+  writeGguf(out, { metadata: reference.metadata, tensors });
+  rmSync(wide, { force: true });
+}

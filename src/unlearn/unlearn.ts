@@ -1,0 +1,375 @@
+/**
+ * `unlearn`: make a GGUF model forget a corpus with one of the methods of methods/, as resumable
+ * stages in a run directory, and publish the result at `out`. `planUnlearn` is the dry run: the
+ * stages with time and memory estimates, refusing when memory would not suffice.
+ *
+ * A run directory belongs to one method (recorded in `unlearn.json`): reusing it for another method
+ * is refused unless `force`, which starts the records over. Within a method, a changed setting or
+ * input reruns the stage it affects and every later one; finished stages are skipped.
+ */
+import { copyFileSync, existsSync, linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { Model } from "../engine/model.js";
+import { Trainer, nextTokenBatch } from "../engine/trainer.js";
+import { InputError, InsufficientMemoryError } from "../errors.js";
+import { RunDir } from "../run/run-dir.js";
+import { runStages, type StageEvent } from "../run/stages.js";
+import type { CorpusText } from "../tokenizer/corpus.js";
+import { removeCheckpoint } from "./checkpoint.js";
+import { mergeConfigInputs, loadConfigFile, resolveConfig, type MethodName, type UnlearnConfig, type UnlearnConfigInput } from "./config.js";
+import { checkCorpusLength, countTokens, loadCorpus } from "./corpus.js";
+import { formatBytes, memoryBudget, modelSize, ruleOfThumbSpeeds, stageMemory, stageSeconds, type Speeds } from "./estimate.js";
+import { METHODS, WHP_LOGITS_FILE } from "./methods/index.js";
+import { checkSameVocabulary } from "./stages/common.js";
+import { loadDictionary } from "./whp/dictionary.js";
+import { DICTIONARY_FILE, UNLEARNED_MODEL, type AnchorSources, type MethodContext, type UnlearnEvent, type UnlearnMethod } from "./method.js";
+
+/** Options of {@link unlearn} and {@link planUnlearn}. */
+export interface UnlearnOptions {
+  /** The base model (GGUF). */
+  model: string;
+  /** Forget corpus: text files or directories. */
+  forget: string[];
+  /** Retain corpus (reference for automatic anchors; descent data of gradient-difference). */
+  retain?: string[];
+  /** Where the unlearned model is written (not needed by whp-logits). */
+  out?: string;
+  /** Run directory; default `<out>.run` (or `unlearn-<method>.run` beside the model for whp-logits). */
+  runDir?: string;
+  /** A JSON config file, resolved over the defaults. */
+  configFile?: string;
+  /** Settings overriding the file's (e.g. from command-line flags). */
+  config?: UnlearnConfigInput;
+  method?: MethodName;
+  /** A reinforced model to use instead of training one. */
+  reinforced?: string;
+  dictionary?: string;
+  llm?: AnchorSources["llm"];
+  threads?: number;
+  /** Reuse a run directory made for another method or command, starting its records over. */
+  force?: boolean;
+  signal?: AbortSignal;
+  onEvent?(event: UnlearnEvent | { type: "stage"; event: StageEvent }): void;
+}
+
+/** One stage of a finished run. */
+export interface StageSummary {
+  name: string;
+  ran: boolean;
+  wallS: number;
+  stats: Record<string, unknown>;
+}
+
+/** What {@link unlearn} did. */
+export interface UnlearnResult {
+  method: MethodName;
+  runDir: string;
+  /** The unlearned model, for methods that write one. */
+  out?: string;
+  /** The whp-logits descriptor, for that method. */
+  descriptor?: string;
+  /** The dictionary used (WHP). */
+  dictionary?: string;
+  blockTokens: number;
+  /** True when every stage was already done. */
+  cached: boolean;
+  stages: StageSummary[];
+}
+
+/** One stage of a plan. */
+export interface PlannedStage {
+  name: string;
+  trainTokens: number;
+  inferTokens: number;
+  seconds: number;
+  memoryBytes: number;
+}
+
+/** What {@link planUnlearn} returns. */
+export interface UnlearnPlan {
+  method: MethodName;
+  summary: string;
+  runDir: string;
+  out?: string;
+  config: UnlearnConfig;
+  blockTokens: number;
+  forgetTokens: number;
+  retainTokens: number;
+  nParams: number;
+  speeds: Speeds;
+  stages: PlannedStage[];
+  totalSeconds: number;
+  peakMemoryBytes: number;
+  memoryBudgetBytes: number;
+}
+
+const RUN_KIND = "unlearn";
+const RUN_INFO = "unlearn.json";
+
+interface Prepared {
+  config: UnlearnConfig;
+  method: UnlearnMethod;
+  basePath: string;
+  reinforcedPath?: string;
+  out?: string;
+  runDir: string;
+  forget: CorpusText[];
+  retain: CorpusText[];
+  forgetPaths: string[];
+  retainPaths: string[];
+  tokenizer: Model;
+  blockTokens: number;
+  forgetTokens: number;
+  threads: number;
+}
+
+function checkOut(out: string): void {
+  const dir = dirname(out);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new InputError(`cannot write ${out}: folder ${dir} does not exist`, "create the folder or choose another --out");
+  }
+  if (existsSync(out) && statSync(out).isDirectory()) throw new InputError(`--out ${out} is a directory`, "give the path of a .gguf file to write");
+}
+
+/** Checks everything that can be checked before long work, and loads the corpora and the tokenizer. */
+async function prepare(options: UnlearnOptions): Promise<Prepared> {
+  const fileConfig = options.configFile !== undefined ? loadConfigFile(resolve(options.configFile)) : {};
+  const input = mergeConfigInputs(fileConfig, options.config ?? {}, options.method !== undefined ? { method: options.method } : {});
+  const config = resolveConfig(input, options.configFile ?? "options");
+  const method = METHODS[config.method];
+  const basePath = resolve(options.model);
+  const reinforcedPath = options.reinforced !== undefined ? resolve(options.reinforced) : undefined;
+  if (reinforcedPath !== undefined && !existsSync(reinforcedPath)) {
+    throw new InputError(`reinforced model ${reinforcedPath} does not exist`, "check the --reinforced path, or leave it out to train one");
+  }
+  const out = options.out !== undefined ? resolve(options.out) : undefined;
+  if (method.writesModel) {
+    if (out === undefined) throw new InputError(`--method ${method.name} writes a model but no --out was given`, "pass --out unlearned.gguf");
+    checkOut(out);
+  }
+  if (reinforcedPath !== undefined) checkSameVocabulary(basePath, reinforcedPath, "reinforced");
+  const forgetPaths = options.forget.map((p) => resolve(p));
+  const retainPaths = (options.retain ?? []).map((p) => resolve(p));
+  if (method.needsRetain && retainPaths.length === 0) {
+    throw new InputError(`--method ${method.name} needs a retain corpus`, "pass --retain with text the model should keep knowing");
+  }
+  // A bad dictionary is reported now, before any long work, rather than after reinforcement.
+  if (options.dictionary !== undefined) await loadDictionary(resolve(options.dictionary), "user");
+  const forget = loadCorpus(forgetPaths, "forget");
+  const retain = retainPaths.length > 0 ? loadCorpus(retainPaths, "retain") : [];
+  const threads = options.threads ?? availableParallelism();
+  const tokenizer = Model.load(basePath, { threads, contextLength: 256, maxSequences: 1 });
+  try {
+    const blockTokens = Math.min(config.blockTokens, tokenizer.info.nCtxTrain);
+    const encode = (text: string) => tokenizer.tokenize(text, { addBos: false });
+    const forgetTokens = countTokens(forget, encode);
+    checkCorpusLength(forgetTokens, blockTokens, "forget");
+    const defaultRunDir = out !== undefined ? `${out}.run` : join(dirname(basePath), `unlearn-${method.name}.run`);
+    return {
+      config,
+      method,
+      basePath,
+      reinforcedPath,
+      out,
+      runDir: resolve(options.runDir ?? defaultRunDir),
+      forget,
+      retain,
+      forgetPaths,
+      retainPaths,
+      tokenizer,
+      blockTokens,
+      forgetTokens,
+      threads,
+    };
+  } catch (error) {
+    void tokenizer.dispose();
+    throw error;
+  }
+}
+
+function planStages(p: Prepared, retainTokens: number, speeds: Speeds): PlannedStage[] {
+  const size = modelSize(p.basePath);
+  const workloads = p.method.workload({
+    config: p.config,
+    blockTokens: p.blockTokens,
+    forgetTokens: p.forgetTokens,
+    retainTokens,
+    reinforcedGiven: p.reinforcedPath !== undefined,
+  });
+  const batch = Math.max(p.config.reinforce.batchSize, p.config.finetune.batchSize, p.config.ascent.batchSize * 2);
+  return workloads.map((w) => ({
+    name: w.stage,
+    trainTokens: w.trainTokens,
+    inferTokens: w.inferTokens,
+    seconds: stageSeconds(w, speeds),
+    memoryBytes: stageMemory(w, size, p.blockTokens, batch),
+  }));
+}
+
+function refuseIfTooBig(stages: PlannedStage[]): void {
+  const budget = memoryBudget();
+  const worst = stages.reduce<PlannedStage | undefined>((a, s) => (a === undefined || s.memoryBytes > a.memoryBytes ? s : a), undefined);
+  if (worst && worst.memoryBytes > budget) {
+    throw new InsufficientMemoryError(
+      `the ${worst.name} stage needs about ${formatBytes(worst.memoryBytes)} of memory, more than the ${formatBytes(budget)} this machine can give`,
+      "use a smaller model, a smaller batchSize or blockTokens in --config, or a machine with more memory",
+    );
+  }
+}
+
+/**
+ * Measures inference and training speed on one block of the forget corpus (a few seconds for small
+ * models). Training is measured on a forward+backward without an update.
+ */
+async function measureSpeeds(p: Prepared): Promise<Speeds> {
+  const block = p.tokenizer.tokenize(p.forget[0]!.text, { addBos: false }).slice(0, p.blockTokens);
+  const model = Model.load(p.basePath, { threads: p.threads, contextLength: Math.max(256, p.blockTokens), maxSequences: 1 });
+  let infer: number;
+  try {
+    await model.logits([block.slice(0, 8)]);
+    const t0 = performance.now();
+    await model.logits([block]);
+    infer = block.length / ((performance.now() - t0) / 1000);
+  } finally {
+    await model.dispose();
+  }
+  const trainer = Trainer.load(p.basePath, { threads: p.threads });
+  let train: number;
+  try {
+    // A full batch, as training runs it: per-step overheads matter for small models.
+    const rows = Math.max(1, p.config.finetune.batchSize);
+    const batch = nextTokenBatch(Array.from({ length: rows }, () => block));
+    await trainer.computeGradients(batch);
+    const t0 = performance.now();
+    await trainer.computeGradients(batch);
+    // AdamW adds roughly a tenth to a step at these sizes.
+    train = (rows * block.length) / (((performance.now() - t0) / 1000) * 1.1);
+  } finally {
+    await trainer.dispose();
+  }
+  return { inferTokPerS: infer, trainTokPerS: train, measured: true };
+}
+
+/**
+ * The dry run: checks the inputs, estimates each stage's time and memory (measuring speed on the
+ * fly when the model fits), and refuses with InsufficientMemoryError when it would not fit.
+ */
+export async function planUnlearn(options: UnlearnOptions & { measure?: boolean }): Promise<UnlearnPlan> {
+  const p = await prepare(options);
+  try {
+    const retainTokens = countTokens(p.retain, (t) => p.tokenizer.tokenize(t, { addBos: false }));
+    const size = modelSize(p.basePath);
+    const guess = ruleOfThumbSpeeds(size.nParams);
+    const rough = planStages(p, retainTokens, guess);
+    refuseIfTooBig(rough);
+    const speeds = options.measure === false ? guess : await measureSpeeds(p);
+    const stages = planStages(p, retainTokens, speeds);
+    return {
+      method: p.method.name,
+      summary: p.method.summary,
+      runDir: p.runDir,
+      out: p.method.writesModel ? p.out : undefined,
+      config: p.config,
+      blockTokens: p.blockTokens,
+      forgetTokens: p.forgetTokens,
+      retainTokens,
+      nParams: size.nParams,
+      speeds,
+      stages,
+      totalSeconds: stages.reduce((a, s) => a + s.seconds, 0),
+      peakMemoryBytes: Math.max(0, ...stages.map((s) => s.memoryBytes)),
+      memoryBudgetBytes: memoryBudget(),
+    };
+  } finally {
+    await p.tokenizer.dispose();
+  }
+}
+
+/** Refuses a run directory of another method (unless `force`, which drops its records). */
+async function claimRunDir(runDir: RunDir, method: MethodName, force: boolean): Promise<void> {
+  const path = join(runDir.dir, RUN_INFO);
+  if (existsSync(path)) {
+    let recorded: string | undefined;
+    try {
+      recorded = (JSON.parse(readFileSync(path, "utf8")) as { method?: string }).method;
+    } catch {
+      recorded = undefined;
+    }
+    if (recorded !== method) {
+      if (!force) {
+        throw new InputError(
+          `run directory ${runDir.dir} was made by \`lethe unlearn --method ${recorded ?? "?"}\`, not --method ${method}`,
+          `use another --run-dir for --method ${method}, or pass --force to start over in ${runDir.dir}`,
+        );
+      }
+      await runDir.dropRecords(runDir.manifest.stages.map((s) => s.name));
+    }
+  } else if (runDir.manifest.stages.length > 0 && !force) {
+    throw new InputError(`run directory ${runDir.dir} holds stages of an unknown unlearning run`, "use another --run-dir, or pass --force to start over");
+  }
+  writeFileSync(`${path}.tmp`, JSON.stringify({ method }, null, 2) + "\n");
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Puts the run directory's model at `out` by one rename, so `out` never holds a partial file. */
+function publish(model: string, out: string): void {
+  const tmp = `${out}.tmp`;
+  rmSync(tmp, { force: true });
+  try {
+    linkSync(model, tmp);
+  } catch {
+    copyFileSync(model, tmp);
+  }
+  renameSync(tmp, out);
+}
+
+/** Runs (or resumes) an unlearning run; see the module comment. */
+export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
+  const p = await prepare(options);
+  const emit = (e: UnlearnEvent | { type: "stage"; event: StageEvent }) => options.onEvent?.(e);
+  let runDir: RunDir | undefined;
+  try {
+    // Speeds do not matter here: only the memory of each stage is checked.
+    refuseIfTooBig(planStages(p, 0, ruleOfThumbSpeeds(modelSize(p.basePath).nParams)));
+    runDir = await RunDir.open(p.runDir, { kind: RUN_KIND, force: options.force });
+    await claimRunDir(runDir, p.method.name, options.force ?? false);
+    const ctx: MethodContext = {
+      config: p.config,
+      runDir,
+      basePath: p.basePath,
+      reinforcedPath: p.reinforcedPath,
+      forgetPaths: p.forgetPaths,
+      retainPaths: p.retainPaths,
+      forget: p.forget,
+      retain: p.retain,
+      tokenizer: p.tokenizer,
+      blockTokens: p.blockTokens,
+      anchors: { dictionary: options.dictionary !== undefined ? resolve(options.dictionary) : undefined, llm: options.llm },
+      threads: p.threads,
+      signal: options.signal ?? new AbortController().signal,
+      emit,
+    };
+    const stages = p.method.stages(ctx);
+    const outcomes = await runStages(runDir, stages, { signal: ctx.signal, onEvent: (event) => emit({ type: "stage", event }) });
+    for (const stage of stages) removeCheckpoint(runDir, stage.name);
+    const result: UnlearnResult = {
+      method: p.method.name,
+      runDir: p.runDir,
+      blockTokens: p.blockTokens,
+      cached: outcomes.every((o) => !o.ran),
+      stages: outcomes.map((o) => ({ name: o.name, ran: o.ran, wallS: o.record.wallS ?? 0, stats: o.record.stats ?? {} })),
+    };
+    if (runDir.has(DICTIONARY_FILE)) result.dictionary = runDir.path(DICTIONARY_FILE);
+    if (p.method.writesModel) {
+      publish(runDir.path(UNLEARNED_MODEL), p.out!);
+      result.out = p.out;
+    } else {
+      result.descriptor = runDir.path(WHP_LOGITS_FILE);
+    }
+    return result;
+  } finally {
+    await runDir?.close();
+    await p.tokenizer.dispose();
+  }
+}

@@ -1,0 +1,45 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_CONFIG, loadConfigFile, mergeConfigInputs, resolveConfig } from "../../src/unlearn/config.js";
+import { InputError } from "../../src/errors.js";
+
+test("resolveConfig overrides the defaults section by section", () => {
+  const c = resolveConfig({ labels: { alpha: 3 }, finetune: { steps: 10 }, method: "npo", blockTokens: 64 });
+  assert.equal(c.labels.alpha, 3);
+  assert.equal(c.finetune.steps, 10);
+  assert.equal(c.finetune.lr, DEFAULT_CONFIG.finetune.lr);
+  assert.equal(c.method, "npo");
+  assert.equal(c.blockTokens, 64);
+  assert.equal(DEFAULT_CONFIG.labels.alpha, 5, "defaults are not mutated");
+});
+
+test("resolveConfig refuses unknown keys, bad values and bad methods, naming them", () => {
+  assert.throws(() => resolveConfig({ labels: { alfa: 3 } }), (e: unknown) => e instanceof InputError && /labels\.alfa/.test(e.message));
+  assert.throws(() => resolveConfig({ finetune: { steps: 0 } }), (e: unknown) => e instanceof InputError && /finetune\.steps/.test(e.message));
+  assert.throws(() => resolveConfig({ finetune: { steps: 2.5 } }), InputError);
+  assert.throws(() => resolveConfig({ reinforce: { lr: 0 } }), InputError);
+  assert.throws(() => resolveConfig({ method: "magic" }), (e: unknown) => e instanceof InputError && /method/.test(e.message));
+  assert.throws(() => resolveConfig({ epochs: 3 }), (e: unknown) => e instanceof InputError && /unknown setting "epochs"/.test(e.message));
+  assert.throws(() => resolveConfig([]), InputError);
+});
+
+test("loadConfigFile names the file on malformed JSON", () => {
+  const dir = mkdtempSync(join(tmpdir(), "lethe-cfg-"));
+  const bad = join(dir, "bad.json");
+  writeFileSync(bad, '{"labels": {"alpha": 5,}}');
+  assert.throws(() => loadConfigFile(bad), (e: unknown) => e instanceof InputError && e.message.includes(bad));
+  const good = join(dir, "good.json");
+  writeFileSync(good, '{"labels": {"alpha": 2}}');
+  assert.deepEqual(loadConfigFile(good), { labels: { alpha: 2 } });
+});
+
+test("mergeConfigInputs merges sections key by key, later winning", () => {
+  assert.deepEqual(mergeConfigInputs({ labels: { alpha: 2 }, seed: 1 }, { labels: { alpha: 4 } }, { finetune: { steps: 3 } }), {
+    labels: { alpha: 4 },
+    seed: 1,
+    finetune: { steps: 3 },
+  });
+});
