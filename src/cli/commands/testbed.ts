@@ -1,0 +1,82 @@
+/** `lethe testbed synthetic|oz`: build (or reuse) a base model and a gold model that never saw the target. */
+import { copyFileSync, mkdirSync, renameSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+
+import { defineCommand, type ParsedArgs } from "../args.js";
+import type { CommandContext } from "../command.js";
+import type { Output } from "../output.js";
+import type { TestbedReport } from "../../testbed/build.js";
+import { reporter } from "./pretrain.js";
+
+export const spec = defineCommand({
+  name: "testbed",
+  summary: "build a base model and a gold model (never saw the target) to unlearn on",
+  description:
+    "synthetic: an invented saga (no data needed) — the base model learns the saga and a generic corpus, the gold " +
+    "model the generic corpus alone; takes ~10 minutes on 2 cores with the tiny size. " +
+    "oz: the eleven Oz books (forget) and public-domain novels (retain) from --data; the small size takes about " +
+    "an hour per model. Both models share one tokenizer and the same size and steps. Everything is cached in --dir " +
+    "and an interrupted build resumes. Reports held-out perplexity of both models on forget and retain text, " +
+    "greedy fact accuracy (synthetic) and completions side by side.",
+  positionals: [{ name: "kind", choices: ["synthetic", "oz"], required: true, description: "which testbed" }],
+  options: {
+    dir: { type: "string", placeholder: "DIR", defaultLabel: ".lethe-cache/testbeds/<kind>-<size>", description: "where models and text are kept" },
+    data: { type: "string", placeholder: "DIR", default: "../shared/data", description: "shared data folder (oz only)" },
+    size: { type: "string", placeholder: "tiny|small|FILE", defaultLabel: "tiny (synthetic), small (oz)", description: "model size, or a JSON config file" },
+    steps: { type: "number", integer: true, min: 1, description: "optimizer steps per model", defaultLabel: "the size's" },
+    seed: { type: "number", integer: true, min: 0, default: 1, description: "training seed" },
+    report: { type: "string", placeholder: "FILE", description: "also write the report JSON here (e.g. bench/results/testbed-oz.json)" },
+  },
+  examples: [
+    { command: "testbed synthetic", description: "the demo's testbed" },
+    { command: "testbed oz --data ../shared/data --report bench/results/testbed-oz.json", description: "the Oz testbed, as benchmarked" },
+  ],
+});
+
+export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): Promise<TestbedReport> {
+  const { buildTestbed } = await import("../../testbed/build.js");
+  const { ozTestbed, syntheticTestbed } = await import("../../testbed/testbeds.js");
+  const size = args.size ?? (args.kind === "oz" ? "small" : "tiny");
+  const dir = resolve(ctx.cwd, args.dir ?? join(".lethe-cache", "testbeds", `${args.kind}-${size.replace(/[^\w.-]/g, "_")}`));
+  const report = reporter(ctx.out);
+  const common = {
+    dir,
+    size,
+    overrides: args.steps === undefined ? undefined : { steps: args.steps },
+    seed: args.seed,
+    threads: ctx.globals.threads,
+    signal: ctx.signal,
+    onEvent: (model: "base" | "gold", e: Parameters<typeof report.onEvent>[0]) => {
+      if (e.type === "train-start") ctx.out.info(`${model} model:`);
+      report.onEvent(e);
+    },
+  };
+  try {
+    const spec = args.kind === "oz" ? ozTestbed({ ...common, data: resolve(ctx.cwd, args.data) }) : syntheticTestbed(common);
+    const result = await buildTestbed(spec);
+    if (args.report) {
+      const out = resolve(ctx.cwd, args.report);
+      mkdirSync(dirname(out), { recursive: true });
+      copyFileSync(join(dir, "report.json"), `${out}.tmp`);
+      renameSync(`${out}.tmp`, out);
+    }
+    return result;
+  } finally {
+    report.finish();
+  }
+}
+
+export function render(r: TestbedReport, out: Output): void {
+  const acc = (x: number | null) => (x === null ? "n/a" : `${(100 * x).toFixed(1)}%`);
+  out.print(`${r.testbed} testbed (${r.size}, ${r.steps} steps, ${r.tokens} tokens, ${Math.round(r.wall_s / 60)} min of training)`);
+  out.table(
+    [
+      ["base", String(r.base.ppl_forget), String(r.base.ppl_retain), acc(r.base.fact_accuracy), r.base.path],
+      ["gold", String(r.gold.ppl_forget), String(r.gold.ppl_retain), acc(r.gold.fact_accuracy), r.gold.path],
+    ],
+    ["model", "ppl forget", "ppl retain", "facts", "file"],
+  );
+  for (const c of r.completions.slice(0, 4)) {
+    out.print(`\n${c.prompt}\n  base: ${JSON.stringify(c.base)}\n  gold: ${JSON.stringify(c.gold)}`);
+  }
+}
