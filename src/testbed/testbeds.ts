@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 import { InputError } from "../errors.js";
 import type { TestbedSpec } from "./build.js";
-import { generateSyntheticTestbed, type SyntheticTestbedText } from "./synthetic/index.js";
+import { generateSyntheticTestbed, type SyntheticOptions, type SyntheticTestbedText } from "./synthetic/index.js";
 
 type Common = Pick<TestbedSpec, "dir" | "size" | "overrides" | "seed" | "threads" | "signal" | "onEvent">;
 
@@ -21,13 +21,15 @@ type Common = Pick<TestbedSpec, "dir" | "size" | "overrides" | "seed" | "threads
 export const SYNTHETIC_SAGA = { seed: 7, nCharacters: 8, nHouses: 2, nPlaces: 4, nSpecies: 3, nSpells: 5, repetitions: 10 } as const;
 export const SYNTHETIC_STEPS = 400;
 
-export function syntheticSaga(): SyntheticTestbedText {
-  return generateSyntheticTestbed(SYNTHETIC_SAGA);
+export function syntheticSaga(options: SyntheticOptions = SYNTHETIC_SAGA): SyntheticTestbedText {
+  return generateSyntheticTestbed(options);
 }
 
-/** The synthetic saga and its generic counterpart. */
-export function syntheticTestbed(options: Common): TestbedSpec {
-  const t = syntheticSaga();
+/** The synthetic saga (by default {@link SYNTHETIC_SAGA}) and its generic counterpart. */
+export function syntheticTestbed(options: Common & { saga?: SyntheticOptions }): TestbedSpec {
+  const { saga, ...common } = options;
+  const t = syntheticSaga(saga);
+  options = common;
   return {
     ...options,
     overrides: { steps: SYNTHETIC_STEPS, ...options.overrides },

@@ -1,0 +1,95 @@
+/** `lethe demo`: the whole job on a built-in synthetic saga — testbed, unlearning, evaluation, report. */
+import { resolve } from "node:path";
+
+import { defineCommand, type ParsedArgs } from "../args.js";
+import type { CommandContext } from "../command.js";
+import type { Output } from "../output.js";
+import type { Progress } from "../progress.js";
+import type { DemoResult, DemoRole } from "../../demo/demo.js";
+import { reporter } from "./pretrain.js";
+
+export const spec = defineCommand({
+  name: "demo",
+  summary: "run the whole job on a built-in invented saga: testbed, unlearning, evaluation, report",
+  description:
+    "Builds (or reuses) a base model that learned an invented saga and a gold model that never read it, makes the " +
+    "base model forget the saga with Who's Harry Potter, measures base, unlearned and gold the same way and writes " +
+    "an HTML report. No data, model or network needed. The first run takes about 15 minutes on 2 cores; a repeat " +
+    "run reads everything back in seconds.",
+  options: {
+    runDir: { type: "string", placeholder: "DIR", default: "runs/demo", description: "where the run, eval and report go" },
+    cache: { type: "string", placeholder: "DIR", default: ".lethe-cache/testbeds/synthetic-tiny", description: "where the testbed models are cached" },
+  },
+  examples: [
+    { command: "demo", description: "run it and print the table" },
+    { command: "demo --json", description: "the last line is {report, models}" },
+  ],
+});
+
+export interface DemoCommandResult {
+  report: string;
+  models: DemoResult["models"];
+}
+
+export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): Promise<DemoCommandResult> {
+  const { runDemo } = await import("../../demo/demo.js");
+  const pretrainBars = reporter(ctx.out);
+  let bar: Progress | undefined;
+  let barLabel = "";
+  const progress = (label: string, done: number, total: number, unit: string, fields?: Record<string, number>) => {
+    if (barLabel !== label) {
+      bar?.finish();
+      bar = ctx.out.progress({ label, total, unit });
+      barLabel = label;
+    }
+    bar!.update(done, fields);
+  };
+  try {
+    const r = await runDemo({
+      runDir: resolve(ctx.cwd, args.runDir),
+      testbedDir: resolve(ctx.cwd, args.cache),
+      threads: ctx.globals.threads,
+      signal: ctx.signal,
+      onStep: (s) => {
+        if (s.step === "info") {
+          bar?.finish();
+          barLabel = "";
+          pretrainBars.finish();
+          ctx.out.info(s.message);
+        } else if (s.step === "testbed") {
+          pretrainBars.onEvent(s.event);
+        } else if (s.step === "unlearn") {
+          const e = s.event as { type: string; stage?: string; label?: string; done?: number; total?: number; unit?: string; progress?: { stage: string; step: number; steps: number; loss: number } };
+          if (e.type === "work") progress(`${e.stage}: ${e.label}`, e.done!, e.total!, e.unit!);
+          else if (e.type === "train") progress(e.progress!.stage, e.progress!.step, e.progress!.steps, "step", { loss: e.progress!.loss });
+        } else {
+          const e = s.event as { type: string; model?: string; suite?: string; done?: number; total?: number; phase?: string };
+          if (e.type === "progress") progress(`eval ${e.model}: ${e.suite}`, e.done!, e.total!, e.phase ?? "it");
+        }
+      },
+    });
+    return { report: r.report, models: r.models };
+  } finally {
+    bar?.finish();
+    pretrainBars.finish();
+  }
+}
+
+const LABELS: Record<string, string> = {
+  familiarity: "familiarity (0-1)",
+  probability: "P(idiosyncratic token)",
+  verbmem: "VerbMem (ROUGE-L)",
+  knowmem_forget: "KnowMem forget",
+  knowmem_retain: "KnowMem retain",
+  ppl_retain: "perplexity, retain",
+};
+
+export function render(r: DemoCommandResult, out: Output): void {
+  const roles: DemoRole[] = ["base", "unlearned", "gold"];
+  const fmt = (x: number | null) => (x === null ? "n/a" : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(3));
+  out.table(
+    Object.keys(LABELS).map((k) => [LABELS[k]!, ...roles.map((role) => fmt(r.models[role][k as keyof DemoResult["models"]["base"]]))]),
+    ["metric", ...roles],
+  );
+  out.print(`report: ${r.report}`);
+}

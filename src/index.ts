@@ -1,0 +1,21 @@
+/**
+ * lethe's TypeScript API. The CLI is a thin layer over these functions.
+ *
+ * @example
+ * import { loadModel, unlearn, evaluate } from "lethe";
+ */
+export * from "./errors.js";
+export { Model, loadModel, type LoadModelOptions, type ModelInfo, type GenerateOptions, type TopLogits } from "./engine/model.js";
+export { Trainer, loadTrainer, nextTokenBatch, type TrainerOptions, type OptimizerOptions, type WeightedBatch, type StepResult } from "./engine/trainer.js";
+export { cosineSchedule } from "./engine/schedule.js";
+export { backendInfo, gemmGflops } from "./engine/native.js";
+export { readGguf, writeGguf, createLlamaGguf, readLlamaConfig, type LlamaConfig } from "./gguf/index.js";
+export { BpeTokenizer, readCorpus } from "./tokenizer/index.js";
+export { pretrain, type PretrainOptions, type PretrainResult } from "./testbed/pretrain/index.js";
+export { buildTestbed, type TestbedReport, type TestbedSpec } from "./testbed/build.js";
+export { syntheticTestbed, ozTestbed } from "./testbed/testbeds.js";
+export { generateSyntheticTestbed } from "./testbed/synthetic/index.js";
+export { unlearn, planUnlearn, type UnlearnOptions, type UnlearnResult } from "./unlearn/index.js";
+export { evaluate, writeEvalReport, type EvaluateOptions, type EvalReport } from "./eval/index.js";
+export { writeReport, buildReport } from "./report/index.js";
+export { runDemo, type DemoOptions, type DemoResult } from "./demo/demo.js";
