@@ -89,8 +89,11 @@ export async function buildTestbed(spec: TestbedSpec): Promise<TestbedReport> {
     onEvent: (e) => spec.onEvent?.("base", e),
   });
   // The gold model shares the base's tokenizer, trained on both corpora, and its size and steps.
+  // The shared tokenizer fixes the vocabulary, so a vocab override applies to the base run only.
+  const { vocab: _vocab, ...goldOverrides } = spec.overrides ?? {};
   const gold: PretrainResult = await pretrain({
     ...common,
+    overrides: goldOverrides,
     corpus: [retainDir],
     out: join(dir, "gold.gguf"),
     tokenizer: base.tokenizer,
