@@ -408,6 +408,8 @@ async function measureFamiliarity(
   if (prompts.probability && prompts.probability.length > 0) {
     out.probability = await runFamiliarityProbability(model, prompts.probability, {
       batchSize: settings.batchSize,
+      // The five likeliest next tokens per prompt, for the report's before/after view.
+      topNext: 5,
       signal: options.signal,
       onProgress: progress(ctx, suite, "probabilities"),
     });

@@ -39,6 +39,8 @@ export interface JudgedCompletion {
 export interface FamiliarityCompletionDetails {
   judge: string;
   histogram: [number, number, number, number];
+  /** The prompt texts, in order; completions refer to them by index. */
+  prompts: string[];
   completions: JudgedCompletion[];
 }
 
@@ -103,7 +105,8 @@ export async function runFamiliarityCompletion(
       judged: summary.judged,
       judge_failures: summary.failures,
     },
-    details: { judge: opts.judge.name, histogram: summary.histogram, completions },
+    // The prompt texts let a report show completions side by side.
+    details: { judge: opts.judge.name, histogram: summary.histogram, prompts: prompts.map((p) => p.prompt), completions },
     warnings: warnings.list(),
   };
 }
