@@ -15,3 +15,4 @@ export {
   type StageStats,
   type RunStagesOptions,
 } from "./stages.js";
+export { publishFile } from "./publish.js";

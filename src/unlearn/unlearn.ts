@@ -7,12 +7,13 @@
  * is refused unless `force`, which starts the records over. Within a method, a changed setting or
  * input reruns the stage it affects and every later one; finished stages are skipped.
  */
-import { copyFileSync, existsSync, linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Model } from "../engine/model.js";
 import { Trainer, nextTokenBatch } from "../engine/trainer.js";
 import { InputError, InsufficientMemoryError } from "../errors.js";
+import { publishFile } from "../run/publish.js";
 import { RunDir } from "../run/run-dir.js";
 import { runStages, type StageEvent } from "../run/stages.js";
 import type { CorpusText } from "../tokenizer/corpus.js";
@@ -312,18 +313,6 @@ async function claimRunDir(runDir: RunDir, method: MethodName, force: boolean): 
   renameSync(`${path}.tmp`, path);
 }
 
-/** Puts the run directory's model at `out` by one rename, so `out` never holds a partial file. */
-function publish(model: string, out: string): void {
-  const tmp = `${out}.tmp`;
-  rmSync(tmp, { force: true });
-  try {
-    linkSync(model, tmp);
-  } catch {
-    copyFileSync(model, tmp);
-  }
-  renameSync(tmp, out);
-}
-
 /** Runs (or resumes) an unlearning run; see the module comment. */
 export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
   const p = await prepare(options);
@@ -362,7 +351,7 @@ export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
     };
     if (runDir.has(DICTIONARY_FILE)) result.dictionary = runDir.path(DICTIONARY_FILE);
     if (p.method.writesModel) {
-      publish(runDir.path(UNLEARNED_MODEL), p.out!);
+      publishFile(runDir.path(UNLEARNED_MODEL), p.out!);
       result.out = p.out;
     } else {
       result.descriptor = runDir.path(WHP_LOGITS_FILE);

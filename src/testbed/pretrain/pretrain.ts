@@ -11,12 +11,13 @@
  * only once complete.
  */
 import { availableParallelism } from "node:os";
-import { copyFileSync, existsSync, linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { FileFormatError, InputError, LetheError } from "../../errors.js";
 import { readGguf } from "../../gguf/read.js";
 import { llamaTensorShapes, type LlamaConfig } from "../../gguf/llama.js";
 import { fingerprintFile, hashConfig } from "../../run/hash.js";
+import { publishFile } from "../../run/publish.js";
 import { RunDir } from "../../run/run-dir.js";
 import { runStages, type Stage, type StageEvent } from "../../run/stages.js";
 import { BpeTokenizer } from "../../tokenizer/bpe.js";
@@ -168,21 +169,6 @@ function sameContent(a: string, b: string): boolean {
   return sa.size === sb.size && readFileSync(a).equals(readFileSync(b));
 }
 
-/**
- * Puts the run directory's model at `out` by one rename, so `out` never holds a partial file. A hard
- * link costs no space; across file systems the model is copied.
- */
-function publish(model: string, out: string): void {
-  const tmp = `${out}.tmp`;
-  rmSync(tmp, { force: true });
-  try {
-    linkSync(model, tmp);
-  } catch {
-    copyFileSync(model, tmp);
-  }
-  renameSync(tmp, out);
-}
-
 function readTokens(path: string): Uint32Array {
   const bytes = readFileSync(path);
   if (bytes.byteLength % 4 !== 0) {
@@ -289,7 +275,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     removeCheckpoints(runDir);
     const model = runDir.path("model.gguf");
     const modelUpToDate = existsSync(plan.out) && sameContent(model, plan.out);
-    if (!modelUpToDate) publish(model, plan.out);
+    if (!modelUpToDate) publishFile(model, plan.out);
 
     const stats = (name: string) => outcomes.find((o) => o.name === name)!.record.stats as Record<string, number>;
     const train = outcomes.find((o) => o.name === "train")!;
