@@ -65,21 +65,8 @@ export interface StepResult {
 
 export type OptimizerState = NativeOptimizerState;
 
-export interface TrainerInfo {
-  path: string;
-  architecture: string;
-  nVocab: number;
-  nEmbd: number;
-  nLayer: number;
-  nHead: number;
-  nHeadKv: number;
-  nFf: number;
-  nCtxTrain: number;
-  tiedEmbeddings: boolean;
-  nParams: number;
-  nTrainable: number;
-  tensors: string[];
-}
+/** The model as the trainer loaded it. */
+export type TrainerInfo = Omit<ReturnType<NativeTrainer["info"]>, "arch" | "step"> & { path: string; architecture: string };
 
 /**
  * Next-token targets for equal-or-shorter sequences, padded to T with masked positions: position t
@@ -126,23 +113,9 @@ export class Trainer extends NativeResource<NativeTrainer> {
     } catch (e) {
       throw translateNativeError(e, `loading ${path} for training`);
     }
-    const i = handle.info();
+    const { arch, step: _step, ...info } = handle.info();
     return new Trainer(
-      {
-        path,
-        architecture: i.arch,
-        nVocab: i.nVocab,
-        nEmbd: i.nEmbd,
-        nLayer: i.nLayer,
-        nHead: i.nHead,
-        nHeadKv: i.nHeadKv,
-        nFf: i.nFf,
-        nCtxTrain: i.nCtxTrain,
-        tiedEmbeddings: i.tiedEmbeddings,
-        nParams: i.nParams,
-        nTrainable: i.nTrainable,
-        tensors: i.tensors,
-      },
+      { ...info, path, architecture: arch },
       handle,
     );
   }

@@ -1,3 +1,5 @@
+import type { CompletionPrompt, ProbabilityPrompt, QaPair as EvalQaPair } from "../../eval/prompts.js";
+
 /** Knobs of the synthetic testbed; everything but the seed has a default sized for a 2-core training run. */
 export interface SyntheticOptions {
   /** Any safe integer; the whole testbed is a pure function of the options. */
@@ -41,23 +43,17 @@ export interface Fact {
   answer: string;
 }
 
-/** A sentence mentioning an entity, cut before an idiosyncratic term. */
-export interface FamiliarityPrompt {
-  prompt: string;
-  /** Idiosyncratic terms a familiar completion would contain (the most specific first). */
-  references: string[];
-}
+/**
+ * A sentence mentioning an entity, cut before an idiosyncratic term; `references` are the terms a
+ * familiar completion would contain (the most specific first). The eval suites' prompt shape.
+ */
+export type FamiliarityPrompt = CompletionPrompt;
 
-/** A prompt whose next word would be idiosyncratic; targets carry their leading space. */
-export interface ProbabilityPrompt {
-  prompt: string;
-  targets: string[];
-}
+/** A prompt whose next word would be idiosyncratic; here targets carry their leading space. */
+export type { ProbabilityPrompt };
 
 /** forget = about the universe; retain = about the generic world. */
-export interface QaPair {
-  question: string;
-  answer: string;
+export interface QaPair extends EvalQaPair {
   split: "forget" | "retain";
 }
 
