@@ -66,7 +66,14 @@ export interface UnlearnConfig {
     /** The paper's α in v_base − α·ReLU(v_reinforced − v_base). */
     alpha: number;
   };
-  finetune: TrainSettings & { steps: number };
+  /**
+   * retainWeight: next-token descent on retain text mixed into every step, relative to the labels;
+   * 0 is the paper's setting (forget text alone). Default 1, by measurement on the demo testbed
+   * (tiny model, α 5, 150 steps at 3e-3): without it retain QA fell 0.95 → 0.06 and held-out
+   * perplexity rose 10×; with it retain QA stayed at 0.99, familiarity fell 0.93 → 0.51 (gold 0)
+   * and the idiosyncratic-token probability 0.70 → 0.10. It applies only when a retain corpus is given.
+   */
+  finetune: TrainSettings & { steps: number; retainWeight: number };
   /** gradient-ascent, gradient-difference and npo. */
   ascent: TrainSettings & {
     steps: number;
@@ -90,7 +97,7 @@ export const DEFAULT_CONFIG: UnlearnConfig = {
   reinforce: { epochs: 2, lr: 1e-3, batchSize: 8, warmupSteps: 5, weightDecay: 0, clip: 1 },
   anchors: { top: 50, minCount: 5, gainTokens: 30, llmChunkChars: 4000, llmMaxChunks: 50 },
   labels: { alpha: 5 },
-  finetune: { steps: 150, lr: 3e-3, batchSize: 8, warmupSteps: 10, weightDecay: 0, clip: 1 },
+  finetune: { steps: 150, lr: 3e-3, batchSize: 8, warmupSteps: 10, weightDecay: 0, clip: 1, retainWeight: 1 },
   ascent: { steps: 30, lr: 1e-4, batchSize: 8, warmupSteps: 0, weightDecay: 0, clip: 1, retainWeight: 1, npoBeta: 0.1 },
   taskVector: { beta: 1 },
 };
@@ -118,7 +125,7 @@ const RULES: { [S in keyof UnlearnConfig]?: Record<string, Rule> } = {
     llmMaxChunks: { kind: "int", min: 1 },
   },
   labels: { alpha: { kind: "number", min: 0 } },
-  finetune: { ...TRAIN_RULES, steps: { kind: "int", min: 1 } },
+  finetune: { ...TRAIN_RULES, steps: { kind: "int", min: 1 }, retainWeight: { kind: "number", min: 0 } },
   ascent: { ...TRAIN_RULES, steps: { kind: "int", min: 1 }, retainWeight: { kind: "number", min: 0 }, npoBeta: { kind: "number", min: 0, exclusiveMin: true } },
   taskVector: { beta: { kind: "number", min: 0 } },
 };

@@ -4,13 +4,13 @@
  * never read the corpus would predict.
  */
 import { readFileSync } from "node:fs";
-import type { WeightedBatch } from "../../engine/trainer.js";
+import { nextTokenBatch, type WeightedBatch } from "../../engine/trainer.js";
 import type { Stage } from "../../run/stages.js";
-import { batchIndices } from "../corpus.js";
+import { batchIndices, tokenBlocks } from "../corpus.js";
 import { decodeBlocks, type LabelledBlock } from "../label-store.js";
 import { LABELS_FILE, UNLEARNED_MODEL, type MethodContext } from "../method.js";
 import { trainResumable } from "../train-loop.js";
-import { inputFingerprints } from "./common.js";
+import { corpusInputs, fragmentEncoder, inputFingerprints, specialTokens } from "./common.js";
 
 /** A K=1 batch of labelled blocks padded to `T` (padding is masked). */
 export function labelledBatch(blocks: readonly LabelledBlock[], T: number): WeightedBatch {
@@ -35,7 +35,8 @@ export function labelledBatch(blocks: readonly LabelledBlock[], T: number): Weig
 export function finetuneStage(ctx: MethodContext): Stage {
   const settings = ctx.config.finetune;
   const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
-  const inputs = { model: ctx.basePath, labels: ctx.runDir.path(LABELS_FILE) };
+  const mixRetain = settings.retainWeight > 0 && ctx.retain.length > 0;
+  const inputs = { model: ctx.basePath, labels: ctx.runDir.path(LABELS_FILE), ...(mixRetain ? corpusInputs("retain", ctx.retainPaths) : {}) };
   return {
     name: "finetune",
     config,
@@ -45,6 +46,8 @@ export function finetuneStage(ctx: MethodContext): Stage {
       const path = ctx.runDir.path(LABELS_FILE);
       const blocks = decodeBlocks(readFileSync(path), path);
       const T = Math.max(...blocks.map((b) => b.tokens.length));
+      // Retain blocks keep the model's general next-token behaviour while the labels rewrite the forget text.
+      const retain = mixRetain ? tokenBlocks(ctx.retain, fragmentEncoder(ctx), specialTokens(ctx), ctx.blockTokens) : [];
       const result = await trainResumable({
         runDir: ctx.runDir,
         stage: "finetune",
@@ -57,12 +60,17 @@ export function finetuneStage(ctx: MethodContext): Stage {
         checkpointEvery: ctx.config.checkpointEvery,
         threads: ctx.threads,
         signal: stage.signal,
-        batches: async (step) => ({
-          batches: [labelledBatch(batchIndices(blocks.length, settings.batchSize, step, ctx.config.seed).map((i) => blocks[i]!), T)],
-        }),
+        batches: async (step) => {
+          const batches = [labelledBatch(batchIndices(blocks.length, settings.batchSize, step, ctx.config.seed).map((i) => blocks[i]!), T)];
+          if (retain.length > 0) {
+            const picked = batchIndices(retain.length, settings.batchSize, step, ctx.config.seed + 1).map((i) => retain[i]!);
+            batches.push(nextTokenBatch(picked, undefined, settings.retainWeight));
+          }
+          return { batches };
+        },
         onProgress: (progress) => ctx.emit({ type: "train", progress }),
       });
-      return { blocks: blocks.length, ...result };
+      return { blocks: blocks.length, retainBlocks: retain.length, ...result };
     },
   };
 }
