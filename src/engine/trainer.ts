@@ -16,6 +16,7 @@ import {
   native,
   resolveThreads,
   translateNativeError,
+  type NativeMicroBatch,
   type NativeOptimizerState,
   type NativeTrainer,
   type ProgressCallback,
@@ -45,14 +46,7 @@ export interface OptimizerOptions {
  * B sequences of T tokens, with K (target, weight) pairs per position, row-major: the pairs of
  * position t of sequence b start at index (b*T + t)*K.
  */
-export interface WeightedBatch {
-  B: number;
-  T: number;
-  K: number;
-  tokens: Int32Array;
-  targets: Int32Array;
-  weights: Float32Array;
-}
+export type WeightedBatch = NativeMicroBatch;
 
 export interface StepResult {
   /** Loss of the step before the update (normalised by Σ|w| over all its micro-batches). */

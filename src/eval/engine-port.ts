@@ -3,6 +3,8 @@
  * small bigram fake. Keeping the port this narrow lets every suite run against anything that can
  * tokenize, score and generate.
  */
+import type { GenerateOptions as ModelGenerateOptions } from "../engine/model.js";
+
 export interface ScoringModel {
   /** Shown in results so a report says which model produced a number. */
   readonly name: string;
@@ -18,11 +20,5 @@ export interface ScoringModel {
   topNext(prompt: string, k: number): Promise<{ token: string; prob: number }[]>;
 }
 
-/** Decoding settings for {@link ScoringModel.generate}; temperature 0 (the default) means greedy. */
-export interface GenerateOptions {
-  maxTokens: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  seed?: number;
-}
+/** Decoding settings for {@link ScoringModel.generate}: the engine's, without its progress callback. */
+export type GenerateOptions = Omit<ModelGenerateOptions, "onProgress">;
