@@ -11,15 +11,15 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { Model } from "../src/engine/model.js";
-import { backendInfo, gemmGflops, resolveThreads } from "../src/engine/native.js";
+import { gemmGflops, resolveThreads } from "../src/engine/native.js";
 import { Trainer, nextTokenBatch } from "../src/engine/trainer.js";
 import type { LlamaConfig } from "../src/gguf/llama.js";
+import { machineInfo } from "../src/util/machine.js";
 import { TINY_LLAMA_CONFIG, makeTinyModel } from "../test/fixtures/tiny-model.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -158,15 +158,7 @@ async function main(): Promise<void> {
     log(`size ${name}: ${JSON.stringify(sizes[name])}`);
   }
   const result = {
-    machine: {
-      cpu: cpus()[0]?.model ?? "unknown",
-      cores: availableParallelism(),
-      memory_gb: round(totalmem() / 2 ** 30),
-      threads,
-      cpu_variant: backendInfo().cpuVariant,
-      node: process.version,
-      date: new Date().toISOString(),
-    },
+    machine: machineInfo(threads),
     context: T,
     batch: B,
     steps,

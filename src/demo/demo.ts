@@ -1,13 +1,17 @@
 /**
- * The main job on a built-in default: build (or reuse) the synthetic testbed, make the base model
- * forget its universe with WHP, measure base, unlearned and gold the same way, and write a report.
- * Every step is cached, so a repeat run only reads results back.
+ * The main job on a built-in default: build (or reuse) a testbed, make the base model forget its
+ * universe with WHP, measure base, unlearned and gold the same way, and write a report. The default
+ * testbed is the synthetic saga; with a data folder it is the Oz books, measured with lethe's
+ * hand-written Oz evaluation set (data/oz). Every step is cached, so a repeat run only reads
+ * results back.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-import { buildTestbed, type TestbedReport } from "../testbed/build.js";
-import { syntheticSaga, syntheticTestbed } from "../testbed/testbeds.js";
+import type { EvalData } from "../eval/eval-data.js";
+import { buildTestbed, type TestbedReport, type TestbedSpec } from "../testbed/build.js";
+import { ozTestbed, syntheticSaga, syntheticTestbed } from "../testbed/testbeds.js";
+import { packageRoot } from "../util/package-root.js";
 import type { PretrainEvent, PretrainPreset } from "../testbed/pretrain/index.js";
 import type { SyntheticOptions } from "../testbed/synthetic/index.js";
 import type { UnlearnConfigInput } from "../unlearn/index.js";
@@ -27,10 +31,12 @@ const SOURCES: Record<DemoMetric, string> = {
 };
 
 export interface DemoOptions {
-  /** Run folder for the unlearning run, eval and report; default `runs/demo`. */
+  /** Run folder for the unlearning run, eval and report; default `runs/demo` (`runs/demo-oz` with `data`). */
   runDir?: string;
-  /** Cache of testbed models; default `.lethe-cache/testbeds/synthetic-tiny`. */
+  /** Cache of testbed models; default `.lethe-cache/testbeds/synthetic-tiny` (`oz-small` with `data`). */
   testbedDir?: string;
+  /** The shared data folder (`forget/oz`, `retain/`): run on the Oz testbed instead of the saga. */
+  data?: string;
   /** A smaller world for tests: the saga, model size and unlearning settings. Default: the demo's. */
   scale?: { saga?: SyntheticOptions; size?: string | PretrainPreset; overrides?: Partial<PretrainPreset>; unlearn?: UnlearnConfigInput; limit?: number };
   threads?: number;
@@ -56,28 +62,21 @@ export interface DemoResult {
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const t0 = performance.now();
-  const runDir = resolve(options.runDir ?? join("runs", "demo"));
+  const runDir = resolve(options.runDir ?? join("runs", options.data === undefined ? "demo" : "demo-oz"));
   mkdirSync(runDir, { recursive: true });
   const note = (message: string) => options.onStep?.({ step: "info", message });
 
-  note("1/4 testbed: a base model that knows an invented saga, and a gold model that never read it");
-  const spec = syntheticTestbed({
-    dir: options.testbedDir ?? resolve(".lethe-cache", "testbeds", "synthetic-tiny"),
-    size: options.scale?.size ?? "tiny",
-    overrides: options.scale?.overrides,
-    saga: options.scale?.saga,
-    threads: options.threads,
-    signal: options.signal,
-    onEvent: (model, event) => options.onStep?.({ step: "testbed", model, event }),
-  });
-  const testbed = await buildTestbed(spec);
+  const world = options.data === undefined ? syntheticWorld(options) : ozWorld(options.data, options);
+  note(`1/4 testbed: a base model that knows ${world.subject}, and a gold model that never read it`);
+  const testbed = await buildTestbed(world.spec);
 
-  note("2/4 unlearn: Who's Harry Potter on the saga's text");
+  note(`2/4 unlearn: Who's Harry Potter on ${world.subject}`);
   const { unlearn } = await import("../unlearn/index.js");
-  const truth = syntheticSaga(options.scale?.saga);
+  // Rewritten only when the world's dictionary changed, so the unlearning run's stages stay cached.
   const dictionary = join(runDir, "dictionary.json");
-  if (!existsSync(dictionary)) {
-    writeFileSync(`${dictionary}.tmp`, JSON.stringify(truth.truth.genericDictionary, null, 1) + "\n");
+  const dictionaryText = world.dictionary();
+  if (!existsSync(dictionary) || readFileSync(dictionary, "utf8") !== dictionaryText) {
+    writeFileSync(`${dictionary}.tmp`, dictionaryText);
     renameSync(`${dictionary}.tmp`, dictionary);
   }
   const unlearned = join(runDir, "unlearned.gguf");
@@ -97,7 +96,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
   note("3/4 eval: base, unlearned and gold on the same yardsticks");
   const evalPath = join(runDir, "eval.json");
-  const { evaluate, syntheticEvalData, writeEvalReport } = await import("../eval/index.js");
+  const { evaluate, writeEvalReport } = await import("../eval/index.js");
   const inputs = JSON.stringify({ base: testbed.base.path, gold: testbed.gold.path, unlearned, mtime: [testbed.base.path, testbed.gold.path, unlearned].map(mtime) });
   const stamp = join(runDir, "eval.inputs.json");
   if (!existsSync(evalPath) || !existsSync(stamp) || readFileSync(stamp, "utf8") !== inputs) {
@@ -106,7 +105,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       compare: [testbed.base.path],
       gold: testbed.gold.path,
       suites: ["familiarity-completion", "familiarity-probability", "muse", "utility"],
-      data: syntheticEvalData(truth, "synthetic testbed"),
+      data: await world.evalData(testbed),
       limit: options.scale?.limit,
       threads: options.threads,
       signal: options.signal,
@@ -120,8 +119,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const { writeReport } = await import("../report/index.js");
   const reportPath = join(runDir, "report.html");
   await writeReport([evalPath, join(runDir, "unlearn")], reportPath, {
-    title: "lethe demo: forgetting an invented saga",
-    subject: "the synthetic saga",
+    title: `lethe demo: forgetting ${world.subject}`,
+    subject: world.subject,
     // Eval names models by file name.
     roles: { base: "base.gguf", gold: "gold.gguf", unlearned: ["unlearned.gguf"] },
   });
@@ -140,6 +139,72 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     testbed,
     unlearnedModel: unlearned,
     wallS: Math.round((performance.now() - t0) / 100) / 10,
+  };
+}
+
+/** What the demo needs of a testbed besides its models: words, the dictionary and the eval data. */
+interface DemoWorld {
+  spec: TestbedSpec;
+  subject: string;
+  /** The anchored-term dictionary, as the text of a JSON file. */
+  dictionary(): string;
+  evalData(testbed: TestbedReport): Promise<EvalData>;
+}
+
+function syntheticWorld(options: DemoOptions): DemoWorld {
+  const truth = syntheticSaga(options.scale?.saga);
+  return {
+    spec: syntheticTestbed({
+      dir: options.testbedDir ?? resolve(".lethe-cache", "testbeds", "synthetic-tiny"),
+      size: options.scale?.size ?? "tiny",
+      overrides: options.scale?.overrides,
+      saga: options.scale?.saga,
+      threads: options.threads,
+      signal: options.signal,
+      onEvent: (model, event) => options.onStep?.({ step: "testbed", model, event }),
+    }),
+    subject: "an invented saga",
+    dictionary: () => JSON.stringify(truth.truth.genericDictionary, null, 1) + "\n",
+    evalData: async () => (await import("../eval/index.js")).syntheticEvalData(truth, "synthetic testbed"),
+  };
+}
+
+/** lethe's hand-written Oz evaluation set and anchored-term dictionary. */
+export function ozEvalDir(): string {
+  return join(packageRoot(), "data", "oz");
+}
+
+function ozWorld(data: string, options: DemoOptions): DemoWorld {
+  const dir = ozEvalDir();
+  return {
+    spec: ozTestbed({
+      data,
+      dir: options.testbedDir ?? resolve(".lethe-cache", "testbeds", "oz-small"),
+      size: options.scale?.size ?? "small",
+      overrides: options.scale?.overrides,
+      threads: options.threads,
+      signal: options.signal,
+      onEvent: (model, event) => options.onStep?.({ step: "testbed", model, event }),
+    }),
+    subject: "the Oz books",
+    dictionary: () => readFileSync(join(dir, "dictionary.json"), "utf8"),
+    evalData: async (testbed) => {
+      const { assembleEvalData, loadPromptRecords } = await import("../eval/eval-data.js");
+      const warn = (message: string) => options.onStep?.({ step: "info", message: `warning: ${message}` });
+      const evalData = await assembleEvalData(
+        {
+          forget: [testbed.text.forget],
+          holdout: [testbed.text.heldOutForget],
+          retain: [testbed.text.heldOutRetain],
+          prompts: join(dir, "familiarity.jsonl"),
+          qa: join(dir, "qa.jsonl"),
+          terms: join(dir, "dictionary.json"),
+        },
+        warn,
+      );
+      evalData.probabilityPrompts = (await loadPromptRecords(join(dir, "probability.jsonl"), warn)).probability;
+      return evalData;
+    },
   };
 }
 

@@ -5,8 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 
 import {
   CancelledError,
@@ -17,6 +16,7 @@ import {
   LetheError,
   UnsupportedModelError,
 } from "../errors.js";
+import { packageRoot } from "../util/package-root.js";
 
 export type ProgressCallback = (done: number, total: number) => void;
 
@@ -126,22 +126,14 @@ interface Addon {
   Trainer: new (path: string, opts: { binsDir: string; threads: number; trainEmbeddings: boolean }) => NativeTrainer;
 }
 
-const root = findUp(dirname(fileURLToPath(import.meta.url)));
-
-function findUp(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "native"))) return dir;
-    if (dirname(dir) === dir) return from;
-  }
-}
 
 let addon: Addon | undefined;
 
 /** The loaded addon; builds are made by `npm install` (scripts/build-native.mjs). */
 export function native(): Addon {
   if (addon) return addon;
-  const file = join(root, "build", "lethe.node");
-  const binsFile = join(root, "build", "bins-dir.txt");
+  const file = join(packageRoot(), "build", "lethe.node");
+  const binsFile = join(packageRoot(), "build", "bins-dir.txt");
   if (!existsSync(file) || !existsSync(binsFile)) {
     throw new EngineError(`lethe's native addon is not built (${file} is missing)`, "run `npm run build:native`");
   }
@@ -160,7 +152,7 @@ export function native(): Addon {
 /** The folder of the prebuilt ggml/llama.cpp libraries the addon loads its backends from. */
 export function binsDir(): string {
   native();
-  return readFileSync(join(root, "build", "bins-dir.txt"), "utf8").trim();
+  return readFileSync(join(packageRoot(), "build", "bins-dir.txt"), "utf8").trim();
 }
 
 /** Which backends loaded, and which CPU variant (zen4 runs ~7x faster than the generic x64 one). */

@@ -26,23 +26,9 @@ import { relearn } from "./relearn.js";
 import { throwIfCancelled, WarningLog, type SuiteResult } from "./result.js";
 import { findTask } from "./tasks.js";
 import { runUtility } from "./utility.js";
+import { DEFAULT_SUITES, SUITES, type SuiteName } from "./suite-names.js";
 
-/** Every suite `evaluate` can run, in the order it runs them. */
-export const SUITES = [
-  "familiarity-completion",
-  "familiarity-probability",
-  "muse",
-  "utility",
-  "in-context",
-  "paraphrase",
-  "relearning",
-] as const;
-
-/** A suite or robustness probe of {@link SUITES}. */
-export type SuiteName = (typeof SUITES)[number];
-
-/** What runs when no suite is named: the forgetting measurements whose data is present. */
-export const DEFAULT_SUITES: readonly SuiteName[] = ["familiarity-completion", "familiarity-probability", "muse"];
+export { DEFAULT_SUITES, SUITES, type SuiteName };
 
 /** Why a model is in the evaluation. */
 export type ModelRole = "model" | "compare" | "gold";

@@ -1,6 +1,7 @@
 import { InputError } from "../errors.js";
 import { termPattern } from "./judge/term-match.js";
 import type { VerbatimItem } from "./prompts.js";
+import { SeededRandom } from "../util/random.js";
 
 /** A familiarity prompt cut from the forget corpus; usable by both familiarity suites. */
 export interface GeneratedPrompt {
@@ -38,18 +39,6 @@ export function splitSentences(paragraph: string): string[] {
     .split(/(?<=[.!?]["'”’)]*)\s+(?=["'“‘(]?\p{Lu})/u)
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-}
-
-/** Deterministic PRNG (mulberry32) so prompt selection is reproducible from a seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {
@@ -104,7 +93,8 @@ export function generateFamiliarityPrompts(
     }
   }
 
-  const random = mulberry32(opts.seed ?? 1);
+  const rng = new SeededRandom(opts.seed ?? 1);
+  const random = () => rng.nextFloat();
   const groups = matchers.map(({ term }) =>
     shuffle([...byPrompt.values()].filter((p) => p.term === term), random).slice(0, perTerm),
   );

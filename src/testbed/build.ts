@@ -53,8 +53,11 @@ export interface TestbedReport {
   gold: ModelReport;
   completions: { prompt: string; base: string; gold: string }[];
   tokenizer: string;
-  /** The folders of training text, for unlearning runs on this testbed. */
-  text: { forget: string; retain: string };
+  /**
+   * Folders of text: what the models trained on (for unlearning runs) and the held-out documents
+   * (for evaluation: perplexity, PrivLeak non-members).
+   */
+  text: { forget: string; retain: string; heldOutForget: string; heldOutRetain: string };
 }
 
 /**
@@ -80,6 +83,12 @@ export async function buildTestbed(spec: TestbedSpec): Promise<TestbedReport> {
   mkdirSync(dir, { recursive: true });
   const forgetDir = writeDocs(join(dir, "text"), "forget", spec.forget);
   const retainDir = writeDocs(join(dir, "text"), "retain", spec.retain);
+  const text = {
+    forget: forgetDir,
+    retain: retainDir,
+    heldOutForget: writeDocs(join(dir, "text"), "heldout-forget", spec.heldOut.forget.filter((d) => d.trim() !== "")),
+    heldOutRetain: writeDocs(join(dir, "text"), "heldout-retain", spec.heldOut.retain.filter((d) => d.trim() !== "")),
+  };
   const t0 = performance.now();
   const common = { size: spec.size, overrides: spec.overrides, seed: spec.seed ?? 1, threads: spec.threads, signal: spec.signal };
   const base: PretrainResult = await pretrain({
@@ -103,7 +112,7 @@ export async function buildTestbed(spec: TestbedSpec): Promise<TestbedReport> {
   // Both models came from the cache: their measurements are the ones already written.
   if (base.cached && gold.cached && existsSync(out)) {
     const cached = JSON.parse(readFileSync(out, "utf8")) as TestbedReport;
-    if (cached.base.path === base.model && cached.gold.path === gold.model && cached.text?.forget === forgetDir) return cached;
+    if (cached.base.path === base.model && cached.gold.path === gold.model && cached.text?.forget === forgetDir) return { ...cached, text };
   }
   const tokenizer = BpeTokenizer.fromJSON(JSON.parse(readFileSync(base.tokenizer, "utf8")));
   const wallS = (performance.now() - t0) / 1000;
@@ -126,7 +135,7 @@ export async function buildTestbed(spec: TestbedSpec): Promise<TestbedReport> {
     gold: g.report,
     completions,
     tokenizer: base.tokenizer,
-    text: { forget: forgetDir, retain: retainDir },
+    text,
   };
   writeFileSync(`${out}.tmp`, JSON.stringify(report, null, 2) + "\n");
   renameSync(`${out}.tmp`, out);

@@ -4,6 +4,7 @@
  */
 import { InputError } from "../errors.js";
 import { readCorpus, type CorpusText } from "../tokenizer/corpus.js";
+import { SeededRandom } from "../util/random.js";
 
 /** Tokenizes a fragment (no BOS, no added prefix space), as the model's tokenizer does. */
 export type FragmentEncoder = (text: string) => readonly number[];
@@ -103,17 +104,9 @@ export function permutation(n: number, seed: number, epoch: number): Uint32Array
   if (cached) return cached;
   const p = new Uint32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
-  let state = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0;
-  const next = () => {
-    // mulberry32
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new SeededRandom(seed * 100_003 + epoch);
   for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
+    const j = Math.floor(rng.nextFloat() * (i + 1));
     const tmp = p[i]!;
     p[i] = p[j]!;
     p[j] = tmp;

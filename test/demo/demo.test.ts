@@ -13,7 +13,7 @@ const MICRO = {
   saga: { seed: 3, nCharacters: 6, nHeldOutCharacters: 2, nHouses: 2, nPlaces: 3, nSpecies: 2, nSpells: 3, repetitions: 3, nFamiliarityPrompts: 30 },
   size: "tiny",
   overrides: { nLayer: 2, nEmbd: 128, nHead: 4, nHeadKv: 2, nFf: 256, context: 128, vocab: 512, steps: 400, batchSize: 8, microBatch: 8, lr: 3e-3, evalEvery: 400, checkpointEvery: 400 },
-  unlearn: { reinforce: { epochs: 1 }, finetune: { steps: 60 } },
+  unlearn: { reinforce: { epochs: 1 }, finetune: { steps: 60, lr: 3e-3 } },
   limit: 24,
 };
 

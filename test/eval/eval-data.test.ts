@@ -122,9 +122,10 @@ test("assembleEvalData derives prompts from a forget corpus and judge terms", as
   const corpus = file("forget.txt", "Far away in the land of wonder, the little girl Dorothy walked along the road.\n\nThe brave and kind tin man helped Dorothy again.\n");
   const terms = file("terms.json", '["Dorothy"]');
   const data = await assembleEvalData({ forget: [corpus], terms }, () => {});
+  // Both cuts before the term, in the seeded order of the prompt generator.
   assert.deepEqual(data.completionPrompts, [
-    { prompt: "Far away in the land of wonder, the little girl", references: ["Dorothy walked along the road."] },
     { prompt: "The brave and kind tin man helped", references: ["Dorothy again."] },
+    { prompt: "Far away in the land of wonder, the little girl", references: ["Dorothy walked along the road."] },
   ]);
   assert.deepEqual(data.probabilityPrompts![0].targets, ["Dorothy"]);
   assert.equal(data.holdoutTexts, undefined);

@@ -1,4 +1,5 @@
 import type { GenerateOptions, ScoringModel } from "../../src/eval/engine-port.js";
+import { SeededRandom } from "../../src/util/random.js";
 
 /**
  * A word-level bigram model over a toy corpus, simple enough to work out its numbers by hand.
@@ -78,7 +79,8 @@ export class BigramModel implements ScoringModel {
   async generate(prompt: string, opts: GenerateOptions): Promise<string> {
     this.generateCalls.push({ prompt, opts });
     const ids = this.tokenize(prompt, { addBos: true });
-    const random = mulberry32(opts.seed ?? 0);
+    const rng = new SeededRandom(opts.seed ?? 0);
+    const random = () => rng.nextFloat();
     const out: number[] = [];
     let last = ids[ids.length - 1];
     for (let i = 0; i < opts.maxTokens; i++) {
@@ -110,16 +112,6 @@ export class BigramModel implements ScoringModel {
   }
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The toy corpus most tests use. Followers: <s>→the; the→cat 2/4, mat 1/4, dog 1/4; cat→sat 1/2,

@@ -80,6 +80,17 @@ test("dictionary terms absent from the corpus are warned about with counts, and 
   assert.equal(r.stages.find((s) => s.name === "anchors")?.stats.absentTerms, 2);
 });
 
+test("automatic anchors stand in for a missing dictionary, and join a given one only with anchors.mergeAuto", async () => {
+  const dict = join(dir, "dict-merge.json");
+  writeFileSync(dict, JSON.stringify({ Tembenna: "Richard" }));
+  const withAuto = (mergeAuto: boolean) => ({ ...quick, anchors: { top: 50, gainTokens: 0, minCount: 2, mergeAuto } });
+  const stats = async (name: string, extra: Partial<UnlearnOptions>) =>
+    (await unlearn(base(name, { reinforced: corpora.tb.basePath, ...extra }))).stages.find((s) => s.name === "anchors")!.stats as { bySource: Record<string, number> };
+  assert.deepEqual((await stats("given", { dictionary: dict, config: withAuto(false) })).bySource, { user: 1, llm: 0, auto: 0 });
+  assert.ok((await stats("merged", { dictionary: dict, config: withAuto(true) })).bySource.auto! > 0);
+  assert.ok((await stats("alone", { config: withAuto(false) })).bySource.auto! > 0);
+});
+
 test("an unreachable LLM endpoint fails the anchors stage after retries; the reinforced model is kept", async () => {
   const runDir = join(dir, "llm.run");
   await assert.rejects(

@@ -24,6 +24,8 @@ test("resolveConfig refuses unknown keys, bad values and bad methods, naming the
   assert.throws(() => resolveConfig({ method: "magic" }), (e: unknown) => e instanceof InputError && /method/.test(e.message));
   assert.throws(() => resolveConfig({ epochs: 3 }), (e: unknown) => e instanceof InputError && /unknown setting "epochs"/.test(e.message));
   assert.throws(() => resolveConfig([]), InputError);
+  assert.throws(() => resolveConfig({ labels: { suppressAnchors: 1 } }), (e: unknown) => e instanceof InputError && /labels\.suppressAnchors" must be true or false/.test(e.message));
+  assert.equal(resolveConfig({ labels: { suppressAnchors: false } }).labels.suppressAnchors, false);
 });
 
 test("loadConfigFile names the file on malformed JSON", () => {

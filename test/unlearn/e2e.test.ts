@@ -35,7 +35,8 @@ test("whp: idiosyncratic continuations drop by a large factor, generic perplexit
     forget: [forgetDir],
     retain: [retainDir],
     out: join(dir, "unlearned.gguf"),
-    config: { blockTokens: 128, finetune: { steps: 100 } },
+    // A micro model with few steps: a higher learning rate than the default.
+    config: { blockTokens: 128, finetune: { steps: 100, lr: 3e-3 } },
     threads: 2,
   };
   const plan = await planUnlearn({ ...options, measure: false });

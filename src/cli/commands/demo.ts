@@ -15,14 +15,23 @@ export const spec = defineCommand({
     "Builds (or reuses) a base model that learned an invented saga and a gold model that never read it, makes the " +
     "base model forget the saga with Who's Harry Potter, measures base, unlearned and gold the same way and writes " +
     "an HTML report. No data, model or network needed. The first run takes about 15 minutes on 2 cores; a repeat " +
-    "run reads everything back in seconds.",
+    "run reads everything back in seconds. With --data the same job runs on the Oz testbed (the eleven Oz books " +
+    "against public-domain novels), measured with lethe's hand-written Oz prompts and questions; that takes a few " +
+    "hours on 2 cores the first time.",
   options: {
-    runDir: { type: "string", placeholder: "DIR", default: "runs/demo", description: "where the run, eval and report go" },
-    cache: { type: "string", placeholder: "DIR", default: ".lethe-cache/testbeds/synthetic-tiny", description: "where the testbed models are cached" },
+    data: { type: "string", placeholder: "DIR", description: "shared data folder (forget/oz, retain/): run on the Oz testbed" },
+    runDir: { type: "string", placeholder: "DIR", defaultLabel: "runs/demo, or runs/demo-oz with --data", description: "where the run, eval and report go" },
+    cache: {
+      type: "string",
+      placeholder: "DIR",
+      defaultLabel: ".lethe-cache/testbeds/synthetic-tiny, or oz-small with --data",
+      description: "where the testbed models are cached",
+    },
   },
   examples: [
     { command: "demo", description: "run it and print the table" },
     { command: "demo --json", description: "the last line is {report, models}" },
+    { command: "demo --data ../shared/data", description: "the same on the Oz books" },
   ],
 });
 
@@ -46,8 +55,9 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
   };
   try {
     const r = await runDemo({
-      runDir: resolve(ctx.cwd, args.runDir),
-      testbedDir: resolve(ctx.cwd, args.cache),
+      data: args.data === undefined ? undefined : resolve(ctx.cwd, args.data),
+      runDir: resolve(ctx.cwd, args.runDir ?? (args.data === undefined ? "runs/demo" : "runs/demo-oz")),
+      testbedDir: resolve(ctx.cwd, args.cache ?? `.lethe-cache/testbeds/${args.data === undefined ? "synthetic-tiny" : "oz-small"}`),
       threads: ctx.globals.threads,
       signal: ctx.signal,
       onStep: (s) => {

@@ -11,18 +11,10 @@ import { defineCommand, type ParsedArgs } from "../args.js";
 import type { CommandContext } from "../command.js";
 import type { Output } from "../output.js";
 import type { Progress } from "../progress.js";
-import type { EvalEvent, SuiteName } from "../../eval/evaluate.js";
+import type { EvalEvent } from "../../eval/evaluate.js";
+import { SUITES, type SuiteName } from "../../eval/suite-names.js";
 
-const SUITE_CHOICES = [
-  "familiarity-completion",
-  "familiarity-probability",
-  "muse",
-  "utility",
-  "in-context",
-  "paraphrase",
-  "relearning",
-  "all",
-] as const;
+const SUITE_CHOICES = [...SUITES, "all"] as const;
 
 export const spec = defineCommand({
   name: "eval",
@@ -124,7 +116,7 @@ function progressReporter(out: Output): { onEvent(e: EvalEvent): void; finish():
 }
 
 export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): Promise<EvalCommandResult> {
-  const { evaluate, flatMetrics, SUITES } = await import("../../eval/evaluate.js");
+  const { evaluate, flatMetrics } = await import("../../eval/evaluate.js");
   const { assembleEvalData } = await import("../../eval/eval-data.js");
   const { writeEvalReport } = await import("../../eval/eval-report.js");
   const { UsageError } = await import("../args.js");

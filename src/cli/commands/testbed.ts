@@ -1,5 +1,5 @@
 /** `lethe testbed synthetic|oz`: build (or reuse) a base model and a gold model that never saw the target. */
-import { copyFileSync, mkdirSync, renameSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 import { defineCommand, type ParsedArgs } from "../args.js";
@@ -57,7 +57,9 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     if (args.report) {
       const out = resolve(ctx.cwd, args.report);
       mkdirSync(dirname(out), { recursive: true });
-      copyFileSync(join(dir, "report.json"), `${out}.tmp`);
+      // A benchmark result names the machine it was measured on.
+      const { machineInfo } = await import("../../util/machine.js");
+      writeFileSync(`${out}.tmp`, JSON.stringify({ machine: machineInfo(ctx.globals.threads), ...result }, null, 2) + "\n");
       renameSync(`${out}.tmp`, out);
     }
     return result;

@@ -34,16 +34,7 @@ import {
 import { slug, valueThing, type Thing, type World, type WorldFact, type WorldNouns } from "./world.js";
 
 /** Everything a world needs before its relations are drawn. */
-interface WorldParts {
-  kind: World["kind"];
-  nouns: WorldNouns;
-  school: Thing;
-  groups: Thing[];
-  places: Thing[];
-  species: Thing[];
-  pastimes: Thing[];
-  persons: Thing[];
-  heldOutPersons: Thing[];
+type WorldParts = Pick<World, "kind" | "nouns" | "school" | "groups" | "places" | "species" | "pastimes" | "persons" | "heldOutPersons"> & {
   eyeColours: readonly string[];
   foods: readonly string[];
   treasures: readonly string[];
@@ -51,7 +42,7 @@ interface WorldParts {
   effects?: readonly string[];
   newPet(owner: Thing, species: Thing): Thing;
   newArtefact(owner: Thing): Thing;
-}
+};
 
 /**
  * Every lower-case word an invented name must avoid: common English, common names, and every word the

@@ -19,10 +19,14 @@ export const whp: UnlearnMethod = {
   writesModel: true,
   needsRetain: false,
   stages: (ctx) => [...reinforceStage(ctx), anchorsStage(ctx), labelsStage(ctx), finetuneStage(ctx)],
-  workload: (w) => [
-    ...reinforceWorkload(w),
-    { stage: "anchors", trainTokens: 0, inferTokens: 2 * Math.min(w.forgetTokens, 64 * w.blockTokens), inferenceModels: 1, trains: false },
-    { stage: "labels", trainTokens: 0, inferTokens: 2 * w.forgetTokens, inferenceModels: 2, trains: false },
-    { stage: "finetune", trainTokens: w.config.finetune.steps * w.config.finetune.batchSize * w.blockTokens, inferTokens: 0, inferenceModels: 0, trains: true },
-  ],
+  workload: (w) => {
+    // With retain mixing every step also trains a retain batch of the same size.
+    const sequencesPerStep = w.config.finetune.batchSize * (w.config.finetune.retainWeight > 0 && w.retainTokens > 0 ? 2 : 1);
+    return [
+      ...reinforceWorkload(w),
+      { stage: "anchors", trainTokens: 0, inferTokens: 2 * Math.min(w.forgetTokens, 64 * w.blockTokens), inferenceModels: 1, trains: false },
+      { stage: "labels", trainTokens: 0, inferTokens: 2 * w.forgetTokens, inferenceModels: 2, trains: false },
+      { stage: "finetune", trainTokens: w.config.finetune.steps * sequencesPerStep * w.blockTokens, inferTokens: 0, inferenceModels: 0, trains: true },
+    ];
+  },
 };

@@ -3,9 +3,10 @@
  * sources merged with the user's word winning (user > llm > auto):
  * - the user's file (`--dictionary`, JSON or CSV);
  * - an LLM reading the corpus chunk by chunk (`--llm URL --llm-model NAME`; see llm-anchors.ts);
- * - the automatic source (offline, on unless `anchors.top` is 0): capitalised names ranked by how
- *   much more frequent they are in the forget corpus than in the retain corpus (candidates.ts), plus
- *   the words holding the tokens whose log-probability gains most from base to reinforced model.
+ * - the automatic source (offline; used when neither other source is given, or with
+ *   `anchors.mergeAuto`; never with `anchors.top` 0): capitalised names ranked by how much more
+ *   frequent they are in the forget corpus than in the retain corpus (candidates.ts), plus the
+ *   capitalised words holding the tokens whose log-probability gains most from base to reinforced model.
  * The result is written as editable JSON (`dictionary.json`). Editing it by hand makes the labels
  * stage run again with the edits, while this stage stays done.
  */
@@ -49,7 +50,7 @@ export function anchorsStage(ctx: MethodContext): Stage {
         : [];
       let auto: AnchorDictionary = [];
       let gainWords: string[] = [];
-      if (anchors.top > 0) {
+      if (anchors.top > 0 && (anchors.mergeAuto || (user.length === 0 && fromLlm.length === 0))) {
         if (ctx.retain.length === 0) ctx.emit({ type: "warn", message: "no --retain corpus: automatic anchors are ranked by forget-corpus frequency alone" });
         gainWords = anchors.gainTokens > 0 ? await gainCandidates(ctx, forgetText) : [];
         auto = buildAutoDictionary(forgetText, retainText, { top: anchors.top, minCount: anchors.minCount, extra: gainWords, seed });
@@ -89,9 +90,10 @@ export function termCounts(dictionary: AnchorDictionary, text: string): Map<stri
 
 /**
  * Words of the forget corpus holding the tokens whose mean log-probability rose most from the base
- * to the reinforced model: the token is decoded, and the most frequent capitalised-or-not word of
- * the corpus containing it (at least 3 letters) stands for it. Tokens are subword pieces, so the
- * word is what the dictionary can anchor.
+ * to the reinforced model: the token is decoded, and the most frequent capitalised word of the
+ * corpus containing it (at least 3 letters) stands for it. Tokens are subword pieces, so the word is
+ * what the dictionary can anchor. Lower-case words are left out: they are mostly ordinary words the
+ * corpus favours ("staff", "float"), and translating them to generic names garbles the text.
  */
 async function gainCandidates(ctx: MethodContext, forgetText: string): Promise<string[]> {
   const blocks = tokenBlocks(ctx.forget, fragmentEncoder(ctx), specialTokens(ctx), ctx.blockTokens);
@@ -121,7 +123,7 @@ async function gainCandidates(ctx: MethodContext, forgetText: string): Promise<s
   });
   const ranked = [...gains.entries()].filter(([, g]) => g.n >= ctx.config.anchors.minCount).sort((a, b) => b[1].sum / b[1].n - a[1].sum / a[1].n);
   const wordCounts = new Map<string, number>();
-  for (const m of forgetText.matchAll(/\p{L}{3,}/gu)) wordCounts.set(m[0], (wordCounts.get(m[0]) ?? 0) + 1);
+  for (const m of forgetText.matchAll(/(?<!\p{L})\p{Lu}\p{L}{2,}/gu)) wordCounts.set(m[0], (wordCounts.get(m[0]) ?? 0) + 1);
   const words: string[] = [];
   for (const [token] of ranked) {
     if (words.length >= ctx.config.anchors.gainTokens) break;

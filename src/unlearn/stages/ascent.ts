@@ -7,8 +7,7 @@ import type { Trainer, WeightedBatch } from "../../engine/trainer.js";
 import type { Stage } from "../../run/stages.js";
 import { tokenBlocks } from "../corpus.js";
 import { UNLEARNED_MODEL, type MethodContext } from "../method.js";
-import { trainResumable } from "../train-loop.js";
-import { corpusInputs, fragmentEncoder, inputFingerprints, specialTokens } from "./common.js";
+import { corpusInputs, fragmentEncoder, specialTokens, trainBaseInStage } from "./common.js";
 
 /** The token blocks a baseline trains on. */
 export interface AscentData {
@@ -40,24 +39,18 @@ export function ascentStage(ctx: MethodContext, name: string, extraConfig: unkno
         retain: ctx.retain.length > 0 ? tokenBlocks(ctx.retain, encode, special, ctx.blockTokens) : [],
       };
       const last: Record<string, number> = {};
-      const result = await trainResumable({
-        runDir: ctx.runDir,
-        stage: name,
-        key: { config, inputs: await inputFingerprints(inputs) },
-        modelPath: ctx.basePath,
-        outPath: stage.tmpPath(UNLEARNED_MODEL),
-        typesFrom: ctx.basePath,
+      const result = await trainBaseInStage(ctx, stage, {
+        name,
+        config,
+        inputs,
+        output: UNLEARNED_MODEL,
         steps: settings.steps,
         settings,
-        checkpointEvery: ctx.config.checkpointEvery,
-        threads: ctx.threads,
-        signal: stage.signal,
         batches: async (step, trainer) => {
           const out = await batchesFor(step, data, trainer);
           Object.assign(last, out.stats ?? {});
           return out;
         },
-        onProgress: (progress) => ctx.emit({ type: "train", progress }),
       });
       return { forgetBlocks: data.forget.length, retainBlocks: data.retain.length, ...result, ...last };
     },

@@ -3,8 +3,11 @@ import { Model } from "../../engine/model.js";
 import { UnsupportedModelError } from "../../errors.js";
 import { readGguf } from "../../gguf/read.js";
 import { fingerprintFile } from "../../run/hash.js";
+import type { StageContext } from "../../run/stages.js";
+import type { TrainSettings } from "../config.js";
 import type { BlockTokens, FragmentEncoder } from "../corpus.js";
 import { REINFORCED_MODEL, type MethodContext } from "../method.js";
+import { trainResumable, type TrainJob, type TrainResult } from "../train-loop.js";
 
 /** The model's tokenizer on fragments (no BOS), as translate.ts requires. */
 export function fragmentEncoder(ctx: MethodContext): FragmentEncoder {
@@ -65,4 +68,31 @@ export function checkSameVocabulary(basePath: string, otherPath: string, role: s
       `use a ${role} model fine-tuned from the base model, with the same tokenizer`,
     );
   }
+}
+
+/**
+ * Trains the base model inside a stage with the run's checkpointing, threads and progress, and
+ * writes the result to the stage's `output`. Checkpoints are keyed on the stage's config and the
+ * fingerprints of its inputs, so a changed setting or file never resumes a stale trajectory.
+ */
+export async function trainBaseInStage(
+  ctx: MethodContext,
+  stage: StageContext,
+  job: { name: string; config: unknown; inputs: Readonly<Record<string, string>>; output: string; steps: number; settings: TrainSettings; batches: TrainJob["batches"] },
+): Promise<TrainResult> {
+  return trainResumable({
+    runDir: ctx.runDir,
+    stage: job.name,
+    key: { config: job.config, inputs: await inputFingerprints(job.inputs) },
+    modelPath: ctx.basePath,
+    outPath: stage.tmpPath(job.output),
+    typesFrom: ctx.basePath,
+    steps: job.steps,
+    settings: job.settings,
+    checkpointEvery: ctx.config.checkpointEvery,
+    threads: ctx.threads,
+    signal: stage.signal,
+    batches: job.batches,
+    onProgress: (progress) => ctx.emit({ type: "train", progress }),
+  });
 }

@@ -9,8 +9,7 @@ import type { Stage } from "../../run/stages.js";
 import { batchIndices, tokenBlocks } from "../corpus.js";
 import { decodeBlocks, type LabelledBlock } from "../label-store.js";
 import { LABELS_FILE, UNLEARNED_MODEL, type MethodContext } from "../method.js";
-import { trainResumable } from "../train-loop.js";
-import { corpusInputs, fragmentEncoder, inputFingerprints, specialTokens } from "./common.js";
+import { corpusInputs, fragmentEncoder, specialTokens, trainBaseInStage } from "./common.js";
 
 /** A K=1 batch of labelled blocks padded to `T` (padding is masked). */
 export function labelledBatch(blocks: readonly LabelledBlock[], T: number): WeightedBatch {
@@ -48,18 +47,13 @@ export function finetuneStage(ctx: MethodContext): Stage {
       const T = Math.max(...blocks.map((b) => b.tokens.length));
       // Retain blocks keep the model's general next-token behaviour while the labels rewrite the forget text.
       const retain = mixRetain ? tokenBlocks(ctx.retain, fragmentEncoder(ctx), specialTokens(ctx), ctx.blockTokens) : [];
-      const result = await trainResumable({
-        runDir: ctx.runDir,
-        stage: "finetune",
-        key: { config, inputs: await inputFingerprints(inputs) },
-        modelPath: ctx.basePath,
-        outPath: stage.tmpPath(UNLEARNED_MODEL),
-        typesFrom: ctx.basePath,
+      const result = await trainBaseInStage(ctx, stage, {
+        name: "finetune",
+        config,
+        inputs,
+        output: UNLEARNED_MODEL,
         steps: settings.steps,
         settings,
-        checkpointEvery: ctx.config.checkpointEvery,
-        threads: ctx.threads,
-        signal: stage.signal,
         batches: async (step) => {
           const batches = [labelledBatch(batchIndices(blocks.length, settings.batchSize, step, ctx.config.seed).map((i) => blocks[i]!), T)];
           if (retain.length > 0) {
@@ -68,7 +62,6 @@ export function finetuneStage(ctx: MethodContext): Stage {
           }
           return { batches };
         },
-        onProgress: (progress) => ctx.emit({ type: "train", progress }),
       });
       return { blocks: blocks.length, retainBlocks: retain.length, ...result };
     },

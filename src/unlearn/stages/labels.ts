@@ -16,7 +16,7 @@ import { CancelledError } from "../../errors.js";
 import { hashConfig } from "../../run/hash.js";
 import type { Stage } from "../../run/stages.js";
 import { loadDictionary } from "../whp/dictionary.js";
-import { buildLabels, labelStats, type BlockLabels, type LabelChange } from "../whp/labels.js";
+import { anchorTokens, buildLabels, labelStats, type BlockLabels, type LabelChange } from "../whp/labels.js";
 import { AnchorMatcher, splitIntoBlocks, translateBlock } from "../whp/translate.js";
 import { decodeBlocks, encodeBlock } from "../label-store.js";
 import { DICTIONARY_FILE, LABEL_STATS_FILE, LABELS_FILE, type MethodContext } from "../method.js";
@@ -26,7 +26,7 @@ import { checkSameVocabulary, corpusInputs, fragmentEncoder, inputFingerprints, 
 const LOGITS_GROUP = 4;
 
 export function labelsStage(ctx: MethodContext): Stage {
-  const config = { alpha: ctx.config.labels.alpha, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
+  const config = { alpha: ctx.config.labels.alpha, suppressAnchors: ctx.config.labels.suppressAnchors, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
   const inputs = {
     model: ctx.basePath,
     reinforced: reinforcedPath(ctx),
@@ -59,9 +59,10 @@ export function labelsStage(ctx: MethodContext): Stage {
       let reinforced: Model | undefined;
       const vocab = ctx.tokenizer.info.nVocab;
       const anchorCounts = new Map<string, number>();
+      const alignments = texts.map((text, i) => translateBlock(text, matcher, encode, { seed: ctx.config.seed + i }));
+      for (const alignment of alignments) for (const span of alignment.anchors) anchorCounts.set(span.term, (anchorCounts.get(span.term) ?? 0) + 1);
+      const suppress = config.suppressAnchors ? anchorTokens(alignments) : new Set<number>();
       try {
-        const alignments = texts.map((text, i) => translateBlock(text, matcher, encode, { seed: ctx.config.seed + i }));
-        for (const alignment of alignments) for (const span of alignment.anchors) anchorCounts.set(span.term, (anchorCounts.get(span.term) ?? 0) + 1);
         const todo = texts.map((_, i) => i).filter((i) => !existsSync(blockFile(i)));
         let done = texts.length - todo.length;
         // A few blocks per logits call, so llama.cpp can pack short blocks into one decode.
@@ -81,6 +82,7 @@ export function labelsStage(ctx: MethodContext): Stage {
               reinforcedLogits: reinforcedLogits[k]!.subarray(head.length * vocab),
               vocab,
               alpha: ctx.config.labels.alpha,
+              suppress,
             });
             const withHead: BlockLabels = {
               target: Int32Array.from([...head.map(() => -1), ...labels.target]),
@@ -128,11 +130,12 @@ export function labelsStage(ctx: MethodContext): Stage {
         changed,
         changedShare: labelled === 0 ? 0 : Math.round((changed / labelled) * 1e4) / 1e4,
         anchorOccurrences: [...anchorCounts.values()].reduce((a, b) => a + b, 0),
+        suppressedTokens: [...suppress].map((t) => ctx.tokenizer.detokenize([t])),
         topChanges,
       };
       writeFileSync(stage.tmpPath(LABEL_STATS_FILE), JSON.stringify({ ...stats, anchors: Object.fromEntries(anchorCounts) }, null, 2) + "\n");
       rmSync(cacheDir, { recursive: true, force: true });
-      return { ...stats, topChanges: topChanges.slice(0, 10).map((c) => `${JSON.stringify(c.fromText)} → ${JSON.stringify(c.toText)} ×${c.count}`) };
+      return { ...stats, suppressedTokens: stats.suppressedTokens.slice(0, 20), topChanges: topChanges.slice(0, 10).map((c) => `${JSON.stringify(c.fromText)} → ${JSON.stringify(c.toText)} ×${c.count}`) };
     },
   };
 }

@@ -7,8 +7,7 @@ import { nextTokenBatch } from "../../engine/trainer.js";
 import type { Stage } from "../../run/stages.js";
 import { batchIndices, tokenBlocks } from "../corpus.js";
 import { REINFORCED_MODEL, type MethodContext } from "../method.js";
-import { trainResumable } from "../train-loop.js";
-import { corpusInputs, fragmentEncoder, inputFingerprints, specialTokens } from "./common.js";
+import { corpusInputs, fragmentEncoder, specialTokens, trainBaseInStage } from "./common.js";
 
 /** Optimizer steps of the reinforce stage for `nBlocks` forget blocks. */
 export function reinforceSteps(nBlocks: number, epochs: number, batchSize: number): number {
@@ -30,22 +29,16 @@ export function reinforceStage(ctx: MethodContext): Stage[] {
       async run(stage) {
         const blocks = tokenBlocks(ctx.forget, fragmentEncoder(ctx), specialTokens(ctx), ctx.blockTokens);
         const steps = reinforceSteps(blocks.length, settings.epochs, settings.batchSize);
-        const result = await trainResumable({
-          runDir: ctx.runDir,
-          stage: "reinforce",
-          key: { config, inputs: await inputFingerprints(inputs) },
-          modelPath: ctx.basePath,
-          outPath: stage.tmpPath(REINFORCED_MODEL),
-          typesFrom: ctx.basePath,
+        const result = await trainBaseInStage(ctx, stage, {
+          name: "reinforce",
+          config,
+          inputs,
+          output: REINFORCED_MODEL,
           steps,
           settings,
-          checkpointEvery: ctx.config.checkpointEvery,
-          threads: ctx.threads,
-          signal: stage.signal,
           batches: async (step) => ({
             batches: [nextTokenBatch(batchIndices(blocks.length, settings.batchSize, step, ctx.config.seed).map((i) => blocks[i]!), ctx.blockTokens)],
           }),
-          onProgress: (progress) => ctx.emit({ type: "train", progress }),
         });
         return { blocks: blocks.length, ...result };
       },

@@ -24,6 +24,8 @@ export interface LabelInputs {
   vocab: number;
   /** Strength of the push away from what reinforcement made likelier (the paper's α). */
   alpha: number;
+  /** Tokens suppressed at every position, such as the anchored terms' own (see {@link anchorTokens}). */
+  suppress?: ReadonlySet<number>;
 }
 
 /**
@@ -53,10 +55,11 @@ export function combineGeneric(base: Float32Array, reinforced: Float32Array, voc
  * - the last token of an anchor is labelled from the generic's last token;
  * - once a generic has been used (from the last token of its first anchor on), its first token is
  *   suppressed: its logit is set to the row mean before the argmax, so the model does not learn to
- *   repeat the generic.
+ *   repeat the generic;
+ * - the tokens of `suppress` are set to the row mean at every position.
  */
 export function buildLabels(inputs: LabelInputs): BlockLabels {
-  const { alignment, baseLogits, reinforcedLogits, vocab, alpha } = inputs;
+  const { alignment, baseLogits, reinforcedLogits, vocab, alpha, suppress = new Set<number>() } = inputs;
   checkVocab(vocab);
   checkAlpha(alpha);
   const n = alignment.original.length;
@@ -110,10 +113,38 @@ export function buildLabels(inputs: LabelInputs): BlockLabels {
     }
     const mean = sum / vocab;
     for (const [token, from] of suppressFrom) if (i >= from) row[token] = mean;
+    for (const token of suppress) if (token >= 0 && token < vocab) row[token] = mean;
     target[i] = argmax(row);
     weight[i] = 1;
   }
   return { target, weight };
+}
+
+/**
+ * The tokens that start the anchored terms in the original text and are theirs: at least `minShare`
+ * of the token's occurrences across the blocks start an anchor, and no generic starts with it. The
+ * method's premise is that the base model, reading the translated text, no longer thinks of the
+ * target; a small model that learned the target from the same templates as the generic text still
+ * does, and its "generic" predictions then name the target ("." → " Numbander" 188 times on the
+ * demo testbed). Suppressing these tokens keeps the labels from teaching the target's own names.
+ * Tokens shared with ordinary text (" House" in "House Kreldusk", when most " House" are
+ * elsewhere) stay, and so do the generics' first tokens, which the labels need.
+ */
+export function anchorTokens(alignments: readonly Alignment[], minShare = 0.5): Set<number> {
+  const total = new Map<number, number>();
+  const starts = new Map<number, number>();
+  const generics = new Set<number>();
+  for (const a of alignments) {
+    for (const token of a.original) total.set(token, (total.get(token) ?? 0) + 1);
+    for (const span of a.anchors) {
+      const token = a.original[span.origStart];
+      starts.set(token, (starts.get(token) ?? 0) + 1);
+      generics.add(a.translated[span.transStart]);
+    }
+  }
+  const out = new Set<number>();
+  for (const [token, count] of starts) if (!generics.has(token) && count >= minShare * total.get(token)!) out.add(token);
+  return out;
 }
 
 /** One kind of change a labelling makes: original next token → label, and how often. */

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildLabels, combineGeneric, decodeLabels, encodeLabels, labelStats } from "../../../src/unlearn/whp/labels.js";
+import { anchorTokens, buildLabels, combineGeneric, decodeLabels, encodeLabels, labelStats } from "../../../src/unlearn/whp/labels.js";
 import { AnchorMatcher, translateBlock, type Alignment } from "../../../src/unlearn/whp/translate.js";
 import { FileFormatError, InputError } from "../../../src/errors.js";
 import { FakeTokenizer } from "./fake-tokenizer.js";
@@ -79,6 +79,33 @@ test("buildLabels: no labels inside anchors, masks before repeats, v_base read a
   // Translated: to | Mys tic Aca dem y | and | to | Mys tic Aca dem y | now  (positions 0..13)
   assert.deepEqual([...labels.target], [100, -1, -1, 105, 106, -1, -1, -1, 112, -1]);
   assert.deepEqual([...labels.weight], [1, 0, 0, 1, 1, 0, 0, 0, 1, 0]);
+});
+
+test("anchorTokens: the anchors' own first tokens, not shared ones nor the generics'", () => {
+  // C starts both anchors and occurs nowhere else → suppressed; A and B are ordinary tokens.
+  assert.deepEqual([...anchorTokens([handAlignment()])], [2]);
+  // Add a block where C occurs three times outside any anchor: 2 of 5 occurrences start an anchor.
+  const plain: Alignment = { original: [2, 2, 2], translated: [2, 2, 2], anchors: [], map: Int32Array.of(0, 1, 2), translatedText: "C C C" };
+  assert.deepEqual([...anchorTokens([handAlignment(), plain])], []);
+  assert.deepEqual([...anchorTokens([handAlignment(), plain], 0.4)], [2]);
+  // A token that also starts a generic is never suppressed: the labels need it.
+  const selfGeneric = handAlignment();
+  selfGeneric.translated = [0, 2, 1, 0, 2, 1];
+  assert.deepEqual([...anchorTokens([selfGeneric])], []);
+});
+
+test("buildLabels: suppressed tokens lose every argmax", () => {
+  // prettier-ignore
+  const baseLogits = Float32Array.of(
+    1, 0, 2, 0.5,  0.5, 2, 0, 1,  0, 1.5, 3, 0,  0, 0, 0, 0,  3, 1, 0, 0,  0, 0, 0, 0,
+  );
+  const reinforcedLogits = baseLogits.slice();
+  const plain = buildLabels({ alignment: handAlignment(), baseLogits, reinforcedLogits, vocab: 4, alpha: 0 });
+  // Without suppression the base's own favourite, the anchor C (2), wins at o0 and o2.
+  assert.deepEqual([...plain.target], [2, 1, 2, -1, 0, -1]);
+  const suppressed = buildLabels({ alignment: handAlignment(), baseLogits, reinforcedLogits, vocab: 4, alpha: 0, suppress: new Set([2]) });
+  // o0: C → mean 3.5/4 = 0.875 → A (1). o2: C → mean 4.5/4 = 1.125 → B (1.5).
+  assert.deepEqual([...suppressed.target], [0, 1, 1, -1, 0, -1]);
 });
 
 test("buildLabels rejects logits of the wrong shape", () => {
