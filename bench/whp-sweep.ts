@@ -22,9 +22,10 @@ import { machineInfo } from "../src/util/machine.js";
 
 /**
  * The variants. Each spells out every swept setting, so a result keeps its meaning when the
- * defaults move: the reference point is α 5, anchors suppressed, 150 steps at lr 3e-3, retain weight 1.
+ * defaults move: the reference point is α 5, anchors suppressed, argmax labels, 150 steps at lr 3e-3,
+ * retain weight 1.
  */
-const REFERENCE = { labels: { alpha: 5, suppressAnchors: true }, finetune: { steps: 150, lr: 3e-3, retainWeight: 1 } };
+const REFERENCE = { labels: { alpha: 5, suppressAnchors: true, topK: 1 }, finetune: { steps: 150, lr: 3e-3, retainWeight: 1 } };
 const variant = (delta: { labels?: Partial<typeof REFERENCE.labels>; finetune?: Partial<typeof REFERENCE.finetune> }): UnlearnConfigInput => ({
   labels: { ...REFERENCE.labels, ...delta.labels },
   finetune: { ...REFERENCE.finetune, ...delta.finetune },
@@ -39,6 +40,8 @@ const VARIANTS: Record<string, UnlearnConfigInput> = {
   "lr-3e-4": variant({ finetune: { lr: 3e-4 } }),
   "steps-300": variant({ finetune: { steps: 300 } }),
   "retain-3": variant({ finetune: { retainWeight: 3 } }),
+  "lr-1e-3-soft-8": variant({ labels: { topK: 8 }, finetune: { lr: 1e-3 } }),
+  "lr-1e-3-retain-3": variant({ finetune: { lr: 1e-3, retainWeight: 3 } }),
 };
 
 const METRICS: Record<string, string> = {

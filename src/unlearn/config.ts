@@ -85,6 +85,11 @@ export interface UnlearnConfig {
      * anchorTokens in whp/labels.ts). Off gives the paper's rules alone.
      */
     suppressAnchors: boolean;
+    /**
+     * Soft labels: train towards the K most likely generic tokens, weighted by probability, instead
+     * of the argmax alone (1, the paper's choice).
+     */
+    topK: number;
   };
   /**
    * retainWeight: next-token descent on retain text mixed into every step, relative to the labels;
@@ -113,7 +118,7 @@ export const DEFAULT_CONFIG: UnlearnConfig = {
   checkpointEvery: 25,
   reinforce: { epochs: 2, lr: 1e-3, batchSize: 8, warmupSteps: 5, weightDecay: 0, clip: 1 },
   anchors: { top: 50, mergeAuto: false, minCount: 5, gainTokens: 30, llmChunkChars: 4000, llmMaxChunks: 50 },
-  labels: { alpha: 5, suppressAnchors: true },
+  labels: { alpha: 5, suppressAnchors: true, topK: 1 },
   finetune: { steps: 150, lr: 1e-3, batchSize: 8, warmupSteps: 10, weightDecay: 0, clip: 1, retainWeight: 1 },
   ascent: { steps: 30, lr: 1e-4, batchSize: 8, warmupSteps: 0, weightDecay: 0, clip: 1, retainWeight: 1, npoBeta: 0.1 },
   taskVector: { beta: 1 },
@@ -142,7 +147,7 @@ const RULES: { [S in keyof UnlearnConfig]?: Record<string, Rule> } = {
     llmChunkChars: { kind: "int", min: 200 },
     llmMaxChunks: { kind: "int", min: 1 },
   },
-  labels: { alpha: { kind: "number", min: 0 }, suppressAnchors: { kind: "boolean" } },
+  labels: { alpha: { kind: "number", min: 0 }, suppressAnchors: { kind: "boolean" }, topK: { kind: "int", min: 1, max: 64 } },
   finetune: { ...TRAIN_RULES, steps: { kind: "int", min: 1 }, retainWeight: { kind: "number", min: 0 } },
   ascent: { ...TRAIN_RULES, steps: { kind: "int", min: 1 }, retainWeight: { kind: "number", min: 0 }, npoBeta: { kind: "number", min: 0, exclusiveMin: true } },
   taskVector: { beta: { kind: "number", min: 0 } },

@@ -3,12 +3,12 @@
  * model sees them, BOS first where the model uses one) and the generic label of each position, in
  * the compact WHPL form of labels.ts. Layout per block, little-endian:
  *
- *   u32 n | i32 tokens[n] | WHPL record of n positions (encodeLabels)
+ *   u32 n | i32 tokens[n] | WHPL record of n positions, K pairs each (encodeLabels)
  *
- * Position p's label is the target for the prediction made at p (of token p+1); weight 0 masks it.
+ * Position p's labels are the targets for the prediction made at p (of token p+1); weight 0 masks.
  */
 import { FileFormatError } from "../errors.js";
-import { decodeLabels, encodeLabels, type BlockLabels } from "./whp/labels.js";
+import { decodeLabels, encodedLabelsSize, encodeLabels, pairsPerPosition, type BlockLabels } from "./whp/labels.js";
 
 /** One labelled block. */
 export interface LabelledBlock {
@@ -20,7 +20,8 @@ export interface LabelledBlock {
 export function encodeBlock(block: LabelledBlock): Uint8Array {
   const n = block.tokens.length;
   const labels = encodeLabels(block.labels);
-  if (block.labels.target.length !== n) throw new FileFormatError(`a block of ${n} tokens has ${block.labels.target.length} labels`, "label every position of the block");
+  const k = pairsPerPosition(block.labels);
+  if (block.labels.target.length !== n * k) throw new FileFormatError(`a block of ${n} tokens has ${block.labels.target.length} labels for ${k} per position`, "label every position of the block");
   const out = new Uint8Array(4 + 4 * n + labels.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, n, true);
@@ -37,7 +38,7 @@ export function decodeBlocks(bytes: Uint8Array, source: string): LabelledBlock[]
   while (offset < bytes.length) {
     if (offset + 4 > bytes.length) throw new FileFormatError(`${source} is truncated at byte ${offset}`, `delete ${source} and rerun to compute the labels again`);
     const n = view.getUint32(offset, true);
-    const size = 4 + 4 * n + 16 + 8 * n;
+    const size = offset + 4 + 4 * n + 16 <= bytes.length ? 4 + 4 * n + encodedLabelsSize(view, offset + 4 + 4 * n) : Infinity;
     if (offset + size > bytes.length) throw new FileFormatError(`${source} is truncated in block ${blocks.length}`, `delete ${source} and rerun to compute the labels again`);
     const tokens = new Int32Array(n);
     for (let i = 0; i < n; i++) tokens[i] = view.getInt32(offset + 4 + 4 * i, true);

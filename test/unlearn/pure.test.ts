@@ -75,6 +75,17 @@ test("labelledBatch puts labels as targets and masks unlabelled positions and pa
   assert.deepEqual([...b.weights], [0, 1, 0, 0]);
 });
 
+test("labelledBatch carries soft labels' K pairs per position, and refuses mixed K", () => {
+  const soft = { tokens: Int32Array.of(5, 6), labels: { target: Int32Array.of(9, 4, -1, -1), weight: Float32Array.of(0.75, 0.25, 0, 0), k: 2 } };
+  const b = labelledBatch([soft], 3);
+  assert.equal(b.K, 2);
+  assert.deepEqual([...b.tokens], [5, 6, 0]);
+  assert.deepEqual([...b.targets], [9, 4, 0, 0, 0, 0]);
+  assert.deepEqual([...b.weights], [0.75, 0.25, 0, 0, 0, 0]);
+  const hard = { tokens: Int32Array.of(5, 6), labels: { target: Int32Array.of(9, -1), weight: Float32Array.of(1, 0) } };
+  assert.throws(() => labelledBatch([soft, hard], 3), FileFormatError);
+});
+
 test("optimizer state round trip", () => {
   const state = { step: 3, moments: { b: [Float32Array.of(1, 2), Float32Array.of(3, 4)] as [Float32Array, Float32Array], a: [Float32Array.of(5), Float32Array.of(6)] as [Float32Array, Float32Array] } };
   const back = decodeOptimizerState(encodeOptimizerState(state), "opt.bin");

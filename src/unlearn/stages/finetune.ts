@@ -7,28 +7,36 @@ import { readFileSync } from "node:fs";
 import { nextTokenBatch, type WeightedBatch } from "../../engine/trainer.js";
 import type { Stage } from "../../run/stages.js";
 import { batchIndices, tokenBlocks } from "../corpus.js";
+import { FileFormatError } from "../../errors.js";
 import { decodeBlocks, type LabelledBlock } from "../label-store.js";
+import { pairsPerPosition } from "../whp/labels.js";
 import { LABELS_FILE, UNLEARNED_MODEL, type MethodContext } from "../method.js";
 import { corpusInputs, fragmentEncoder, specialTokens, trainBaseInStage } from "./common.js";
 
-/** A K=1 batch of labelled blocks padded to `T` (padding is masked). */
+/** A batch of labelled blocks padded to `T` (padding is masked), with the blocks' K pairs per position. */
 export function labelledBatch(blocks: readonly LabelledBlock[], T: number): WeightedBatch {
   const B = blocks.length;
+  const K = blocks.length > 0 ? pairsPerPosition(blocks[0]!.labels) : 1;
   const tokens = new Int32Array(B * T);
-  const targets = new Int32Array(B * T);
-  const weights = new Float32Array(B * T);
+  const targets = new Int32Array(B * T * K);
+  const weights = new Float32Array(B * T * K);
   blocks.forEach((block, b) => {
+    if (pairsPerPosition(block.labels) !== K) throw new FileFormatError(`labelled blocks mix ${K} and ${pairsPerPosition(block.labels)} pairs per position`, "delete labels.bin and rerun the labels stage");
     const n = Math.min(T, block.tokens.length);
     for (let t = 0; t < n; t++) {
       tokens[b * T + t] = block.tokens[t]!;
-      const w = block.labels.weight[t]!;
-      if (w !== 0 && block.labels.target[t]! >= 0) {
-        targets[b * T + t] = block.labels.target[t]!;
-        weights[b * T + t] = w;
+      for (let j = 0; j < K; j++) {
+        const src = t * K + j;
+        const dst = (b * T + t) * K + j;
+        const w = block.labels.weight[src]!;
+        if (w !== 0 && block.labels.target[src]! >= 0) {
+          targets[dst] = block.labels.target[src]!;
+          weights[dst] = w;
+        }
       }
     }
   });
-  return { B, T, K: 1, tokens, targets, weights };
+  return { B, T, K, tokens, targets, weights };
 }
 
 export function finetuneStage(ctx: MethodContext): Stage {

@@ -26,7 +26,8 @@ import { checkSameVocabulary, corpusInputs, fragmentEncoder, inputFingerprints, 
 const LOGITS_GROUP = 4;
 
 export function labelsStage(ctx: MethodContext): Stage {
-  const config = { alpha: ctx.config.labels.alpha, suppressAnchors: ctx.config.labels.suppressAnchors, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
+  const { alpha, suppressAnchors, topK } = ctx.config.labels;
+  const config = { alpha, suppressAnchors, topK, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
   const inputs = {
     model: ctx.basePath,
     reinforced: reinforcedPath(ctx),
@@ -81,12 +82,16 @@ export function labelsStage(ctx: MethodContext): Stage {
               baseLogits: baseLogits[k]!.subarray(head.length * vocab),
               reinforcedLogits: reinforcedLogits[k]!.subarray(head.length * vocab),
               vocab,
-              alpha: ctx.config.labels.alpha,
+              alpha,
               suppress,
+              topK,
             });
+            // BOS's row has no label: K masked pairs in front.
+            const pad = head.length * topK;
             const withHead: BlockLabels = {
-              target: Int32Array.from([...head.map(() => -1), ...labels.target]),
-              weight: Float32Array.from([...head.map(() => 0), ...labels.weight]),
+              ...labels,
+              target: Int32Array.from([...new Array<number>(pad).fill(-1), ...labels.target]),
+              weight: Float32Array.from([...new Array<number>(pad).fill(0), ...labels.weight]),
             };
             const tmp = `${blockFile(i)}.tmp`;
             writeFileSync(tmp, encodeBlock({ tokens: Int32Array.from(originals[k]!), labels: withHead }));

@@ -7,10 +7,20 @@
 import { FileFormatError, InputError } from "../../errors.js";
 import type { Alignment } from "./translate.js";
 
-/** Targets and weights per original position; a position without a label has target -1 and weight 0. */
+/**
+ * Targets and weights per original position, `k` pairs each (position i's pairs start at i·k, the
+ * argmax first); a position without a label has targets -1 and weights 0. `k` is 1 (the paper's
+ * argmax label) unless soft labels were asked for.
+ */
 export interface BlockLabels {
   target: Int32Array;
   weight: Float32Array;
+  k?: number;
+}
+
+/** Pairs per position of `labels` (1 when unset). */
+export function pairsPerPosition(labels: BlockLabels): number {
+  return labels.k ?? 1;
 }
 
 /** Inputs of {@link buildLabels}; logits are row-major `[positions, vocab]`. */
@@ -26,6 +36,11 @@ export interface LabelInputs {
   alpha: number;
   /** Tokens suppressed at every position, such as the anchored terms' own (see {@link anchorTokens}). */
   suppress?: ReadonlySet<number>;
+  /**
+   * Soft labels: the `topK` most likely tokens of softmax(v_generic), weighted by their probability
+   * renormalised over the K (default 1: the argmax with weight 1, as in the paper).
+   */
+  topK?: number;
 }
 
 /**
@@ -57,11 +72,15 @@ export function combineGeneric(base: Float32Array, reinforced: Float32Array, voc
  *   suppressed: its logit is set to the row mean before the argmax, so the model does not learn to
  *   repeat the generic;
  * - the tokens of `suppress` are set to the row mean at every position.
+ * With `topK` > 1 each labelled position gets the K best tokens, weighted by softmax probability.
  */
 export function buildLabels(inputs: LabelInputs): BlockLabels {
-  const { alignment, baseLogits, reinforcedLogits, vocab, alpha, suppress = new Set<number>() } = inputs;
+  const { alignment, baseLogits, reinforcedLogits, vocab, alpha, suppress = new Set<number>(), topK = 1 } = inputs;
   checkVocab(vocab);
   checkAlpha(alpha);
+  if (!Number.isInteger(topK) || topK < 1 || topK > vocab) {
+    throw new InputError(`topK ${topK} is not a whole number from 1 to the vocabulary size ${vocab}`, "set labels.topK to 1 (the argmax) or a small number such as 8");
+  }
   const n = alignment.original.length;
   const nTrans = alignment.translated.length;
   if (alignment.map.length !== n) {
@@ -94,8 +113,8 @@ export function buildLabels(inputs: LabelInputs): BlockLabels {
     if (!suppressFrom.has(firstToken)) suppressFrom.set(firstToken, span.origEnd - 1);
   }
 
-  const target = new Int32Array(n).fill(-1);
-  const weight = new Float32Array(n);
+  const target = new Int32Array(n * topK).fill(-1);
+  const weight = new Float32Array(n * topK);
   const row = new Float32Array(vocab);
   for (let i = 0; i < n; i++) {
     const t = alignment.map[i];
@@ -114,10 +133,38 @@ export function buildLabels(inputs: LabelInputs): BlockLabels {
     const mean = sum / vocab;
     for (const [token, from] of suppressFrom) if (i >= from) row[token] = mean;
     for (const token of suppress) if (token >= 0 && token < vocab) row[token] = mean;
-    target[i] = argmax(row);
-    weight[i] = 1;
+    if (topK === 1) {
+      target[i] = argmax(row);
+      weight[i] = 1;
+    } else {
+      const best = topTokens(row, topK);
+      // Softmax probabilities of the K best, renormalised so every position weighs 1 in the loss.
+      const max = row[best[0]!]!;
+      let total = 0;
+      for (const t of best) total += Math.exp(row[t]! - max);
+      best.forEach((t, j) => {
+        target[i * topK + j] = t;
+        weight[i * topK + j] = Math.exp(row[t]! - max) / total;
+      });
+    }
   }
-  return { target, weight };
+  return topK === 1 ? { target, weight } : { target, weight, k: topK };
+}
+
+/** Indices of the `k` largest values of `row`, largest first (lowest index on ties). */
+export function topTokens(row: Float32Array, k: number): number[] {
+  const best: number[] = [];
+  for (let v = 0; v < row.length; v++) {
+    if (best.length === k && row[v]! <= row[best[k - 1]!]!) continue;
+    let j = best.length === k ? k - 1 : best.length;
+    if (best.length < k) best.push(v);
+    while (j > 0 && row[best[j - 1]!]! < row[v]!) {
+      best[j] = best[j - 1]!;
+      j--;
+    }
+    best[j] = v;
+  }
+  return best;
 }
 
 /**
@@ -169,11 +216,12 @@ export interface LabelStats {
 }
 
 /**
- * Compares labels with the original next tokens. `decode`, when given, adds the text of each token to
- * the top changes; `top` bounds their number.
+ * Compares labels (the first, most likely target of each position) with the original next tokens.
+ * `decode`, when given, adds the text of each token to the top changes; `top` bounds their number.
  */
 export function labelStats(original: ArrayLike<number>, labels: BlockLabels, decode?: (token: number) => string, top = 10): LabelStats {
-  if (labels.target.length !== original.length || labels.weight.length !== original.length) {
+  const k = pairsPerPosition(labels);
+  if (labels.target.length !== original.length * k || labels.weight.length !== original.length * k) {
     throw new InputError(
       `labels cover ${labels.target.length} positions but the block has ${original.length} tokens`,
       "pass the labels built for this block",
@@ -183,10 +231,10 @@ export function labelStats(original: ArrayLike<number>, labels: BlockLabels, dec
   let changed = 0;
   const counts = new Map<string, LabelChange>();
   for (let i = 0; i + 1 < original.length; i++) {
-    if (!(labels.weight[i] > 0)) continue;
+    if (!(labels.weight[i * k] > 0)) continue;
     labelled++;
     const from = original[i + 1];
-    const to = labels.target[i];
+    const to = labels.target[i * k];
     if (from === to) continue;
     changed++;
     const key = `${from}:${to}`;
@@ -207,25 +255,32 @@ const VERSION = 1;
 const HEADER_BYTES = 16;
 
 /**
- * Serialises labels: a 16-byte header (magic "WHPL", version 1, position count, reserved 0; uint32
- * little-endian) followed by the int32 targets and the float32 weights, little-endian.
+ * Serialises labels: a 16-byte header (magic "WHPL", version 1, position count n, pairs per
+ * position K, where 0 also means 1; uint32 little-endian) followed by the n·K int32 targets and the
+ * n·K float32 weights, little-endian.
  */
 export function encodeLabels(labels: BlockLabels): Uint8Array {
-  const n = labels.target.length;
-  if (labels.weight.length !== n) {
-    throw new InputError(`labels have ${n} targets but ${labels.weight.length} weights`, "pass targets and weights of the same block");
+  const k = pairsPerPosition(labels);
+  const pairs = labels.target.length;
+  if (labels.weight.length !== pairs || !Number.isInteger(k) || k < 1 || pairs % k !== 0) {
+    throw new InputError(`labels have ${pairs} targets and ${labels.weight.length} weights for ${k} pairs per position`, "pass targets and weights of the same block");
   }
-  const bytes = new Uint8Array(HEADER_BYTES + 8 * n);
+  const bytes = new Uint8Array(HEADER_BYTES + 8 * pairs);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, VERSION, true);
-  view.setUint32(8, n, true);
-  view.setUint32(12, 0, true);
-  for (let i = 0; i < n; i++) {
+  view.setUint32(8, pairs / k, true);
+  view.setUint32(12, k === 1 ? 0 : k, true);
+  for (let i = 0; i < pairs; i++) {
     view.setInt32(HEADER_BYTES + 4 * i, labels.target[i], true);
-    view.setFloat32(HEADER_BYTES + 4 * n + 4 * i, labels.weight[i], true);
+    view.setFloat32(HEADER_BYTES + 4 * pairs + 4 * i, labels.weight[i], true);
   }
   return bytes;
+}
+
+/** Bytes of an encoded labels record, read from its header at `offset` of `view`. */
+export function encodedLabelsSize(view: DataView, offset: number): number {
+  return HEADER_BYTES + 8 * view.getUint32(offset + 8, true) * Math.max(1, view.getUint32(offset + 12, true));
 }
 
 /** Reads labels written by {@link encodeLabels}; `source` names the file in errors. */
@@ -237,17 +292,19 @@ export function decodeLabels(bytes: Uint8Array, source = "labels"): BlockLabels 
   const version = view.getUint32(4, true);
   if (version !== VERSION) throw new FileFormatError(`${source} has labels format version ${version}, expected ${VERSION}`, fix);
   const n = view.getUint32(8, true);
-  const expected = HEADER_BYTES + 8 * n;
+  const k = Math.max(1, view.getUint32(12, true));
+  const pairs = n * k;
+  const expected = HEADER_BYTES + 8 * pairs;
   if (bytes.length !== expected) {
-    throw new FileFormatError(`${source} is ${bytes.length} bytes, expected ${expected} for ${n} positions (truncated or corrupt)`, fix);
+    throw new FileFormatError(`${source} is ${bytes.length} bytes, expected ${expected} for ${n} positions × ${k} (truncated or corrupt)`, fix);
   }
-  const target = new Int32Array(n);
-  const weight = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
+  const target = new Int32Array(pairs);
+  const weight = new Float32Array(pairs);
+  for (let i = 0; i < pairs; i++) {
     target[i] = view.getInt32(HEADER_BYTES + 4 * i, true);
-    weight[i] = view.getFloat32(HEADER_BYTES + 4 * n + 4 * i, true);
+    weight[i] = view.getFloat32(HEADER_BYTES + 4 * pairs + 4 * i, true);
   }
-  return { target, weight };
+  return k === 1 ? { target, weight } : { target, weight, k };
 }
 
 function argmax(row: Float32Array): number {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { anchorTokens, buildLabels, combineGeneric, decodeLabels, encodeLabels, labelStats } from "../../../src/unlearn/whp/labels.js";
+import { anchorTokens, buildLabels, combineGeneric, topTokens, decodeLabels, encodeLabels, labelStats } from "../../../src/unlearn/whp/labels.js";
 import { AnchorMatcher, translateBlock, type Alignment } from "../../../src/unlearn/whp/translate.js";
 import { FileFormatError, InputError } from "../../../src/errors.js";
 import { FakeTokenizer } from "./fake-tokenizer.js";
@@ -106,6 +106,38 @@ test("buildLabels: suppressed tokens lose every argmax", () => {
   const suppressed = buildLabels({ alignment: handAlignment(), baseLogits, reinforcedLogits, vocab: 4, alpha: 0, suppress: new Set([2]) });
   // o0: C → mean 3.5/4 = 0.875 → A (1). o2: C → mean 4.5/4 = 1.125 → B (1.5).
   assert.deepEqual([...suppressed.target], [0, 1, 1, -1, 0, -1]);
+});
+
+test("topTokens: the k largest, largest first, lowest index on ties", () => {
+  const row = Float32Array.of(1, 5, 3, 5, -2, 4);
+  assert.deepEqual(topTokens(row, 1), [1]);
+  assert.deepEqual(topTokens(row, 3), [1, 3, 5]);
+  assert.deepEqual(topTokens(row, 6), [1, 3, 5, 2, 0, 4]);
+});
+
+test("buildLabels with topK: the K best generic tokens, weighted by softmax and renormalised", () => {
+  // Same rows as the suppression test, α = 0, no suppression besides the generic D after o1.
+  // prettier-ignore
+  const baseLogits = Float32Array.of(
+    1, 0, 2, 0.5,  0.5, 2, 0, 1,  0, 1.5, 3, 0,  0, 0, 0, 0,  3, 1, 0, 0,  0, 0, 0, 0,
+  );
+  const hard = buildLabels({ alignment: handAlignment(), baseLogits, reinforcedLogits: baseLogits.slice(), vocab: 4, alpha: 0 });
+  const soft = buildLabels({ alignment: handAlignment(), baseLogits, reinforcedLogits: baseLogits.slice(), vocab: 4, alpha: 0, topK: 2 });
+  assert.equal(soft.k, 2);
+  assert.equal(soft.target.length, 12);
+  // o0: row [1, 0, 2, 0.5] → C (2) then A (1): weights e^2 : e^1 renormalised.
+  assert.deepEqual([...soft.target.subarray(0, 2)], [2, 0]);
+  const pC = Math.exp(2) / (Math.exp(2) + Math.exp(1));
+  assert.ok(Math.abs(soft.weight[0]! - pC) < 1e-6 && Math.abs(soft.weight[1]! - (1 - pC)) < 1e-6);
+  // The first pair of every position is the argmax label; masked positions stay masked.
+  for (let i = 0; i < 6; i++) assert.equal(soft.target[2 * i], hard.target[i]);
+  assert.deepEqual([...soft.weight.subarray(6, 8)], [0, 0]);
+  assert.throws(() => buildLabels({ alignment: handAlignment(), baseLogits, reinforcedLogits: baseLogits.slice(), vocab: 4, alpha: 0, topK: 0 }), InputError);
+  // Soft labels survive the binary form, and hard labels keep their old bytes (K field 0).
+  assert.deepEqual(decodeLabels(encodeLabels(soft)), soft);
+  assert.equal(new DataView(encodeLabels(hard).buffer).getUint32(12, true), 0);
+  const s = labelStats(handAlignment().original, soft);
+  assert.deepEqual([s.labelled, s.changed], [4, labelStats(handAlignment().original, hard).changed]);
 });
 
 test("buildLabels rejects logits of the wrong shape", () => {
