@@ -8,7 +8,6 @@
  * fixture). Tiny models score near chance; the point is that the harness runs on the real files.
  */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -16,6 +15,7 @@ import { parseArgs } from "node:util";
 import { EngineScoringModel } from "../src/eval/engine-model.js";
 import { TASKS } from "../src/eval/tasks.js";
 import { runUtility } from "../src/eval/utility.js";
+import { machineInfo } from "../src/util/machine.js";
 import { microTestbed } from "../test/fixtures/micro-testbed.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -51,8 +51,7 @@ const report = {
   model: modelPath,
   contextLength: model.contextLength,
   limit,
-  threads: Number(values.threads),
-  cpu: cpus()[0]?.model ?? "unknown",
+  machine: machineInfo(Number(values.threads)),
   seconds: Number(seconds.toFixed(1)),
   tasks: TASKS.map((t) => t.name),
   metrics: result.metrics,

@@ -126,7 +126,6 @@ interface Addon {
   Trainer: new (path: string, opts: { binsDir: string; threads: number; trainEmbeddings: boolean }) => NativeTrainer;
 }
 
-
 let addon: Addon | undefined;
 
 /** The loaded addon; builds are made by `npm install` (scripts/build-native.mjs). */

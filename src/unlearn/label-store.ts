@@ -8,7 +8,7 @@
  * Position p's labels are the targets for the prediction made at p (of token p+1); weight 0 masks.
  */
 import { FileFormatError } from "../errors.js";
-import { decodeLabels, encodedLabelsSize, encodeLabels, pairsPerPosition, type BlockLabels } from "./whp/labels.js";
+import { decodeLabels, encodedLabelsSize, encodeLabels, LABELS_HEADER_BYTES, pairsPerPosition, type BlockLabels } from "./whp/labels.js";
 
 /** One labelled block. */
 export interface LabelledBlock {
@@ -38,8 +38,12 @@ export function decodeBlocks(bytes: Uint8Array, source: string): LabelledBlock[]
   while (offset < bytes.length) {
     if (offset + 4 > bytes.length) throw new FileFormatError(`${source} is truncated at byte ${offset}`, `delete ${source} and rerun to compute the labels again`);
     const n = view.getUint32(offset, true);
-    const size = offset + 4 + 4 * n + 16 <= bytes.length ? 4 + 4 * n + encodedLabelsSize(view, offset + 4 + 4 * n) : Infinity;
-    if (offset + size > bytes.length) throw new FileFormatError(`${source} is truncated in block ${blocks.length}`, `delete ${source} and rerun to compute the labels again`);
+    const labelsAt = offset + 4 + 4 * n;
+    const truncated = () => new FileFormatError(`${source} is truncated in block ${blocks.length}`, `delete ${source} and rerun to compute the labels again`);
+    // The labels header says how long the record is.
+    if (labelsAt + LABELS_HEADER_BYTES > bytes.length) throw truncated();
+    const size = 4 + 4 * n + encodedLabelsSize(view, labelsAt);
+    if (offset + size > bytes.length) throw truncated();
     const tokens = new Int32Array(n);
     for (let i = 0; i < n; i++) tokens[i] = view.getInt32(offset + 4 + 4 * i, true);
     const labels = decodeLabels(bytes.subarray(offset + 4 + 4 * n, offset + size), `${source} block ${blocks.length}`);

@@ -133,20 +133,16 @@ export function buildLabels(inputs: LabelInputs): BlockLabels {
     const mean = sum / vocab;
     for (const [token, from] of suppressFrom) if (i >= from) row[token] = mean;
     for (const token of suppress) if (token >= 0 && token < vocab) row[token] = mean;
-    if (topK === 1) {
-      target[i] = argmax(row);
-      weight[i] = 1;
-    } else {
-      const best = topTokens(row, topK);
-      // Softmax probabilities of the K best, renormalised so every position weighs 1 in the loss.
-      const max = row[best[0]!]!;
-      let total = 0;
-      for (const t of best) total += Math.exp(row[t]! - max);
-      best.forEach((t, j) => {
-        target[i * topK + j] = t;
-        weight[i * topK + j] = Math.exp(row[t]! - max) / total;
-      });
-    }
+    // Softmax probabilities of the K best, renormalised so every position weighs 1 in the loss;
+    // with K = 1 that is the argmax with weight 1.
+    const best = topTokens(row, topK);
+    const max = row[best[0]!]!;
+    let total = 0;
+    for (const t of best) total += Math.exp(row[t]! - max);
+    best.forEach((t, j) => {
+      target[i * topK + j] = t;
+      weight[i * topK + j] = Math.exp(row[t]! - max) / total;
+    });
   }
   return topK === 1 ? { target, weight } : { target, weight, k: topK };
 }
@@ -252,7 +248,8 @@ export function labelStats(original: ArrayLike<number>, labels: BlockLabels, dec
 /** "WHPL" as a little-endian uint32. */
 const MAGIC = 0x4c504857;
 const VERSION = 1;
-const HEADER_BYTES = 16;
+/** Bytes of a labels record header. */
+export const LABELS_HEADER_BYTES = 16;
 
 /**
  * Serialises labels: a 16-byte header (magic "WHPL", version 1, position count n, pairs per
@@ -265,28 +262,28 @@ export function encodeLabels(labels: BlockLabels): Uint8Array {
   if (labels.weight.length !== pairs || !Number.isInteger(k) || k < 1 || pairs % k !== 0) {
     throw new InputError(`labels have ${pairs} targets and ${labels.weight.length} weights for ${k} pairs per position`, "pass targets and weights of the same block");
   }
-  const bytes = new Uint8Array(HEADER_BYTES + 8 * pairs);
+  const bytes = new Uint8Array(LABELS_HEADER_BYTES + 8 * pairs);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, VERSION, true);
   view.setUint32(8, pairs / k, true);
   view.setUint32(12, k === 1 ? 0 : k, true);
   for (let i = 0; i < pairs; i++) {
-    view.setInt32(HEADER_BYTES + 4 * i, labels.target[i], true);
-    view.setFloat32(HEADER_BYTES + 4 * pairs + 4 * i, labels.weight[i], true);
+    view.setInt32(LABELS_HEADER_BYTES + 4 * i, labels.target[i], true);
+    view.setFloat32(LABELS_HEADER_BYTES + 4 * pairs + 4 * i, labels.weight[i], true);
   }
   return bytes;
 }
 
 /** Bytes of an encoded labels record, read from its header at `offset` of `view`. */
 export function encodedLabelsSize(view: DataView, offset: number): number {
-  return HEADER_BYTES + 8 * view.getUint32(offset + 8, true) * Math.max(1, view.getUint32(offset + 12, true));
+  return LABELS_HEADER_BYTES + 8 * view.getUint32(offset + 8, true) * Math.max(1, view.getUint32(offset + 12, true));
 }
 
 /** Reads labels written by {@link encodeLabels}; `source` names the file in errors. */
 export function decodeLabels(bytes: Uint8Array, source = "labels"): BlockLabels {
   const fix = "delete the file so the labels of this block are computed again";
-  if (bytes.length < HEADER_BYTES) throw new FileFormatError(`${source} is ${bytes.length} bytes, too short for a labels header`, fix);
+  if (bytes.length < LABELS_HEADER_BYTES) throw new FileFormatError(`${source} is ${bytes.length} bytes, too short for a labels header`, fix);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== MAGIC) throw new FileFormatError(`${source} does not start with the labels magic "WHPL"`, fix);
   const version = view.getUint32(4, true);
@@ -294,23 +291,17 @@ export function decodeLabels(bytes: Uint8Array, source = "labels"): BlockLabels 
   const n = view.getUint32(8, true);
   const k = Math.max(1, view.getUint32(12, true));
   const pairs = n * k;
-  const expected = HEADER_BYTES + 8 * pairs;
+  const expected = encodedLabelsSize(view, 0);
   if (bytes.length !== expected) {
     throw new FileFormatError(`${source} is ${bytes.length} bytes, expected ${expected} for ${n} positions × ${k} (truncated or corrupt)`, fix);
   }
   const target = new Int32Array(pairs);
   const weight = new Float32Array(pairs);
   for (let i = 0; i < pairs; i++) {
-    target[i] = view.getInt32(HEADER_BYTES + 4 * i, true);
-    weight[i] = view.getFloat32(HEADER_BYTES + 4 * pairs + 4 * i, true);
+    target[i] = view.getInt32(LABELS_HEADER_BYTES + 4 * i, true);
+    weight[i] = view.getFloat32(LABELS_HEADER_BYTES + 4 * pairs + 4 * i, true);
   }
   return k === 1 ? { target, weight } : { target, weight, k };
-}
-
-function argmax(row: Float32Array): number {
-  let best = 0;
-  for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
-  return best;
 }
 
 function checkVocab(vocab: number): void {
