@@ -1,124 +1,187 @@
 /**
- * WHP settings sweep on the demo testbed: the synthetic saga's tiny base model is unlearned with
- * each variant below and measured like the demo measures (familiarity, probability, MUSE KnowMem,
- * retain perplexity), next to the base and gold models. This is how the defaults of
- * src/unlearn/config.ts were chosen.
+ * WHP settings sweep on both testbeds: the synthetic saga (tiny Llama) and the Oz books (small
+ * Llama against public-domain novels). Each variant unlearns the testbed's base model and is
+ * measured as the demo measures it (familiarity, probability, MUSE VerbMem/KnowMem/PrivLeak,
+ * perplexity on held-out retain text), next to the base and gold models. This is how the defaults of
+ * src/unlearn/config.ts are chosen, and every variant is one point of the forgetting-versus-perplexity
+ * frontier.
  *
- *   node --import tsx bench/whp-sweep.ts [--only NAME,...] [--limit 120] [--out bench/results/whp-sweep.json]
+ *   node --import tsx bench/whp-sweep.ts [--testbed synthetic,oz] [--only NAME,...] [--limit 120]
+ *        [--data ../shared/data] [--threads N] [--out bench/results/whp-sweep.json]
  *
- * Each variant keeps its run folder under .lethe-cache/bench/whp-sweep/, so a rerun only
- * re-measures; roughly 4 minutes per variant on 2 cores. Results of variants not rerun are kept.
+ * Each variant keeps its run folder under .lethe-cache/bench/whp-sweep/<testbed>/, so a rerun only
+ * re-measures; results of variants not rerun are kept while the testbed's base model is unchanged.
+ * The variants share one reinforced model (the reinforce settings are not swept), so its time is
+ * counted in the first variant's unlearn_s only.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { evaluate, syntheticEvalData } from "../src/eval/index.js";
+import { demoWorld } from "../src/demo/demo.js";
+import { evaluate } from "../src/eval/index.js";
+import { privLeak } from "../src/eval/muse.js";
 import { buildTestbed } from "../src/testbed/build.js";
-import { syntheticSaga, syntheticTestbed } from "../src/testbed/testbeds.js";
 import { DEFAULT_CONFIG, unlearn, type UnlearnConfigInput } from "../src/unlearn/index.js";
 import { machineInfo } from "../src/util/machine.js";
 
 /**
  * The variants. Each spells out every swept setting, so a result keeps its meaning when the
- * defaults move: the reference point is α 5, anchors suppressed, argmax labels, 150 steps at lr 3e-3,
- * retain weight 1.
+ * defaults move. The reference point is the paper's argmax labels with lethe's anchor suppression,
+ * α 5, 150 steps at lr 1e-3 and next-token training on retain text.
  */
-const REFERENCE = { labels: { alpha: 5, suppressAnchors: true, topK: 1 }, finetune: { steps: 150, lr: 3e-3, retainWeight: 1 } };
-const variant = (delta: { labels?: Partial<typeof REFERENCE.labels>; finetune?: Partial<typeof REFERENCE.finetune> }): UnlearnConfigInput => ({
+const REFERENCE = {
+  labels: { alpha: 5, suppressAnchors: true, topK: 1, tail: 0, temperature: 1, keepOriginalAbove: 0 },
+  finetune: { steps: 150, lr: 1e-3, retainWeight: 1, retainLoss: "nll" as "nll" | "kl", trainEmbeddings: true, validateEvery: 0, maxRetainRise: 0.05 },
+};
+type Delta = { labels?: Partial<typeof REFERENCE.labels>; finetune?: Partial<typeof REFERENCE.finetune> };
+const variant = (delta: Delta): UnlearnConfigInput => ({
   labels: { ...REFERENCE.labels, ...delta.labels },
   finetune: { ...REFERENCE.finetune, ...delta.finetune },
 });
+const SOFT = { topK: 16, tail: 16 };
 const VARIANTS: Record<string, UnlearnConfigInput> = {
   "paper-rules": variant({ labels: { suppressAnchors: false } }),
-  "suppress-anchors": variant({}),
-  "alpha-2": variant({ labels: { alpha: 2 } }),
-  "alpha-0.5": variant({ labels: { alpha: 0.5 } }),
-  "alpha-10": variant({ labels: { alpha: 10 } }),
-  "lr-1e-3": variant({ finetune: { lr: 1e-3 } }),
-  "lr-3e-4": variant({ finetune: { lr: 3e-4 } }),
-  "steps-300": variant({ finetune: { steps: 300 } }),
-  "retain-3": variant({ finetune: { retainWeight: 3 } }),
-  "lr-1e-3-soft-8": variant({ labels: { topK: 8 }, finetune: { lr: 1e-3 } }),
-  "lr-1e-3-retain-3": variant({ finetune: { lr: 1e-3, retainWeight: 3 } }),
+  argmax: variant({}),
+  "argmax-no-retain": variant({ finetune: { retainWeight: 0 } }),
+  "argmax-kl": variant({ finetune: { retainLoss: "kl" } }),
+  "keep-0.05": variant({ labels: { keepOriginalAbove: 0.05 } }),
+  "keep-0.2": variant({ labels: { keepOriginalAbove: 0.2 } }),
+  "soft-renorm-16": variant({ labels: { topK: 16 } }),
+  "dist-16+16": variant({ labels: SOFT }),
+  "dist-16+16-kl": variant({ labels: SOFT, finetune: { retainLoss: "kl" } }),
+  "dist-16+16-kl-frozen-emb": variant({ labels: SOFT, finetune: { retainLoss: "kl", trainEmbeddings: false } }),
+  "dist-16+16-kl-lr-3e-3": variant({ labels: SOFT, finetune: { retainLoss: "kl", lr: 3e-3 } }),
+  "dist-16+16-kl-steps-300": variant({ labels: SOFT, finetune: { retainLoss: "kl", steps: 300 } }),
+  "dist-16+16-kl-validated": variant({ labels: SOFT, finetune: { retainLoss: "kl", validateEvery: 25 } }),
+  "dist-16+16-no-retain": variant({ labels: SOFT, finetune: { retainWeight: 0 } }),
+  "dist-16+16-kl-T2": variant({ labels: { ...SOFT, temperature: 2 }, finetune: { retainLoss: "kl" } }),
+  "dist-16+16-kl-alpha-20": variant({ labels: { ...SOFT, alpha: 20 }, finetune: { retainLoss: "kl" } }),
 };
 
+/** Where each measured metric comes from in the eval report (`suite/metric`). */
 const METRICS: Record<string, string> = {
   familiarity: "familiarity-completion/familiarity",
   probability: "familiarity-probability/familiarity_probability",
+  verbmem: "muse/verbmem_f",
   knowmem_forget: "muse/knowmem_f",
   knowmem_retain: "muse/knowmem_r",
+  mia_auc: "muse/mia_auc",
   ppl_retain: "utility/perplexity",
 };
+const TESTBEDS = ["synthetic", "oz"] as const;
+type TestbedName = (typeof TESTBEDS)[number];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
+    testbed: { type: "string", default: "synthetic" },
     only: { type: "string" },
     limit: { type: "string", default: "120" },
+    data: { type: "string", default: join(here, "..", "..", "shared", "data") },
+    threads: { type: "string" },
     out: { type: "string", default: join(here, "results", "whp-sweep.json") },
   },
 });
+const testbeds = values.testbed!.split(",") as TestbedName[];
+for (const t of testbeds) if (!TESTBEDS.includes(t)) throw new Error(`unknown testbed ${t}; known: ${TESTBEDS.join(", ")}`);
 const names = values.only ? values.only.split(",") : Object.keys(VARIANTS);
 for (const name of names) if (!VARIANTS[name]) throw new Error(`unknown variant ${name}; known: ${Object.keys(VARIANTS).join(", ")}`);
 const limit = Number(values.limit);
+const threads = values.threads === undefined ? undefined : Number(values.threads);
 const root = resolve(here, "..");
-const workDir = join(root, ".lethe-cache", "bench", "whp-sweep");
-mkdirSync(workDir, { recursive: true });
 
 const log = (message: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
-const testbed = await buildTestbed(syntheticTestbed({ dir: join(root, ".lethe-cache", "testbeds", "synthetic-tiny"), size: "tiny" }));
-const truth = syntheticSaga();
-const dictionary = join(workDir, "dictionary.json");
-writeFileSync(dictionary, JSON.stringify(truth.truth.genericDictionary, null, 1) + "\n");
-const data = syntheticEvalData(truth, "synthetic testbed");
-const suites = ["familiarity-completion", "familiarity-probability", "muse", "utility"] as const;
+type Metrics = Record<string, number | null>;
+type VariantResult = { overrides: UnlearnConfigInput; unlearn_s: number; labels?: unknown; metrics: Metrics };
+interface TestbedResult {
+  testbed: { base: string; gold: string; base_modified: string };
+  reference: { base: Metrics; gold: Metrics };
+  variants: Record<string, VariantResult>;
+}
+const previous = existsSync(values.out!) ? (JSON.parse(readFileSync(values.out!, "utf8")) as { testbeds?: Partial<Record<TestbedName, TestbedResult>> }) : {};
+const results: Partial<Record<TestbedName, TestbedResult>> = { ...previous.testbeds };
 
-async function measure(path: string): Promise<Record<string, number | null>> {
-  const report = await evaluate({ model: path, suites, data, limit });
-  const flat: Record<string, number | null> = {};
-  for (const r of report.models[0]!.results) for (const [k, v] of Object.entries(r.metrics)) flat[`${r.suite}/${k}`] = v;
-  return Object.fromEntries(Object.entries(METRICS).map(([k, source]) => [k, flat[source] ?? null]));
+function write(): void {
+  const report = { benchmark: "whp-sweep", machine: machineInfo(), defaults_when_run: DEFAULT_CONFIG, eval_limit: limit, testbeds: results };
+  mkdirSync(dirname(values.out!), { recursive: true });
+  writeFileSync(`${values.out}.tmp`, JSON.stringify(report, null, 2) + "\n");
+  renameSync(`${values.out}.tmp`, values.out!);
 }
 
-log("measuring base and gold");
-const reference = { base: await measure(testbed.base.path), gold: await measure(testbed.gold.path) };
-type VariantResult = { overrides: UnlearnConfigInput; unlearn_s: number; metrics: Record<string, number | null> };
-// Variants measured by an earlier run on the same testbed stay in the results; --only adds to them.
-const baseModified = new Date(statSync(testbed.base.path).mtimeMs).toISOString();
-const previous = existsSync(values.out!) ? (JSON.parse(readFileSync(values.out!, "utf8")) as { testbed?: { base_modified?: string }; variants?: Record<string, VariantResult> }) : undefined;
-const variants: Record<string, VariantResult> = previous?.testbed?.base_modified === baseModified ? { ...previous.variants } : {};
-for (const name of names) {
-  log(`variant ${name}: ${JSON.stringify(VARIANTS[name])}`);
-  const runDir = join(workDir, name);
-  mkdirSync(runDir, { recursive: true });
-  const started = performance.now();
-  await unlearn({
-    model: testbed.base.path,
-    forget: [testbed.text.forget],
-    retain: [testbed.text.retain],
-    out: join(runDir, "unlearned.gguf"),
-    runDir,
-    dictionary,
-    method: "whp",
-    config: VARIANTS[name],
+for (const name of testbeds) {
+  const world = demoWorld({
+    data: name === "oz" ? values.data : undefined,
+    testbedDir: join(root, ".lethe-cache", "testbeds", name === "oz" ? "oz-small" : "synthetic-tiny"),
+    threads,
   });
-  const unlearnS = Math.round((performance.now() - started) / 1000);
-  variants[name] = { overrides: VARIANTS[name]!, unlearn_s: unlearnS, metrics: await measure(join(runDir, "unlearned.gguf")) };
-  log(`${name}: ${JSON.stringify(variants[name]!.metrics)}`);
+  const testbed = await buildTestbed(world.spec);
+  const data = await world.evalData(testbed);
+  const workDir = join(root, ".lethe-cache", "bench", "whp-sweep", name);
+  mkdirSync(workDir, { recursive: true });
+  const dictionary = join(workDir, "dictionary.json");
+  writeFileSync(dictionary, world.dictionary());
+  const measure = async (path: string): Promise<Metrics> => {
+    const report = await evaluate({
+      model: path,
+      suites: ["familiarity-completion", "familiarity-probability", "muse", "utility"],
+      data,
+      limit,
+      threads,
+    });
+    const flat: Metrics = {};
+    for (const r of report.models[0]!.results) for (const [k, v] of Object.entries(r.metrics)) flat[`${r.suite}/${k}`] = v;
+    return Object.fromEntries(Object.entries(METRICS).map(([k, source]) => [k, flat[source] ?? null]));
+  };
+  const baseModified = new Date(statSync(testbed.base.path).mtimeMs).toISOString();
+  const kept = results[name]?.testbed.base_modified === baseModified ? results[name] : undefined;
+  log(`${name}: measuring base and gold`);
+  const reference = kept?.reference ?? { gold: await measure(testbed.gold.path), base: await measure(testbed.base.path) };
+  // PrivLeak relates each model's MIA AUC to the gold model's, measured once.
+  const withPrivLeak = (m: Metrics): Metrics => {
+    const gold = reference.gold.mia_auc;
+    return { ...m, privleak: typeof m.mia_auc === "number" && typeof gold === "number" && gold > 0 ? privLeak(m.mia_auc, gold) : null };
+  };
+  reference.base = withPrivLeak(reference.base);
+  reference.gold = withPrivLeak(reference.gold);
+  const entry: TestbedResult = {
+    testbed: { base: testbed.base.path, gold: testbed.gold.path, base_modified: baseModified },
+    reference,
+    variants: { ...kept?.variants },
+  };
+  results[name] = entry;
+  write();
+  for (const variantName of names) {
+    log(`${name} / ${variantName}: ${JSON.stringify(VARIANTS[variantName])}`);
+    const runDir = join(workDir, variantName);
+    mkdirSync(runDir, { recursive: true });
+    const started = performance.now();
+    // Every variant reinforces with the same settings: the first one's reinforced model serves the rest.
+    const reinforced = names.map((n) => join(workDir, n, "reinforced.gguf")).find((p) => existsSync(p));
+    await unlearn({
+      reinforced,
+      model: testbed.base.path,
+      forget: [testbed.text.forget],
+      retain: [testbed.text.retain],
+      out: join(runDir, "unlearned.gguf"),
+      runDir,
+      dictionary,
+      method: "whp",
+      config: VARIANTS[variantName],
+      threads,
+    });
+    const unlearnS = Math.round((performance.now() - started) / 1000);
+    const labelsJson = join(runDir, "labels.json");
+    const labels = existsSync(labelsJson) ? pickLabelStats(JSON.parse(readFileSync(labelsJson, "utf8")) as Record<string, unknown>) : undefined;
+    entry.variants[variantName] = { overrides: VARIANTS[variantName]!, unlearn_s: unlearnS, labels, metrics: withPrivLeak(await measure(join(runDir, "unlearned.gguf"))) };
+    log(`${name} / ${variantName}: ${JSON.stringify(entry.variants[variantName]!.metrics)}`);
+    write();
+  }
 }
-
-const report = {
-  benchmark: "whp-sweep",
-  machine: machineInfo(),
-  testbed: { kind: "synthetic", size: "tiny", base: testbed.base.path, gold: testbed.gold.path, base_modified: baseModified },
-  defaults_when_run: DEFAULT_CONFIG,
-  eval_limit: limit,
-  reference,
-  variants,
-};
-mkdirSync(dirname(values.out!), { recursive: true });
-writeFileSync(`${values.out}.tmp`, JSON.stringify(report, null, 2) + "\n");
-renameSync(`${values.out}.tmp`, values.out!);
 log(`wrote ${values.out}`);
+
+function pickLabelStats(s: Record<string, unknown>): Record<string, unknown> {
+  const keys = ["changedShare", "sameAsTextShare", "frequentTokenShare", "meanGenericEntropy", "meanGenericProbabilityOfText"];
+  return Object.fromEntries(keys.filter((k) => k in s).map((k) => [k, s[k]]));
+}

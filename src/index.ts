@@ -13,7 +13,7 @@ export { readGguf, writeGguf, createLlamaGguf, readLlamaConfig, type LlamaConfig
 export { BpeTokenizer, readCorpus } from "./tokenizer/index.js";
 export { pretrain, type PretrainOptions, type PretrainResult } from "./testbed/pretrain/index.js";
 export { buildTestbed, type TestbedReport, type TestbedSpec } from "./testbed/build.js";
-export { syntheticTestbed, ozTestbed } from "./testbed/testbeds.js";
+export { syntheticTestbed, ozTestbed, customTestbed } from "./testbed/testbeds.js";
 export { generateSyntheticTestbed } from "./testbed/synthetic/index.js";
 export { unlearn, planUnlearn, type UnlearnOptions, type UnlearnResult } from "./unlearn/index.js";
 export { evaluate, writeEvalReport, type EvaluateOptions, type EvalReport } from "./eval/index.js";

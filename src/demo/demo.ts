@@ -6,7 +6,7 @@
  * results back.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 import type { EvalData } from "../eval/eval-data.js";
 import { buildTestbed, type TestbedReport, type TestbedSpec } from "../testbed/build.js";
@@ -38,7 +38,15 @@ export interface DemoOptions {
   /** The shared data folder (`forget/oz`, `retain/`): run on the Oz testbed instead of the saga. */
   data?: string;
   /** A smaller world for tests: the saga, model size and unlearning settings. Default: the demo's. */
-  scale?: { saga?: SyntheticOptions; size?: string | PretrainPreset; overrides?: Partial<PretrainPreset>; unlearn?: UnlearnConfigInput; limit?: number };
+  scale?: {
+    saga?: SyntheticOptions;
+    size?: string | PretrainPreset;
+    overrides?: Partial<PretrainPreset>;
+    unlearn?: UnlearnConfigInput;
+    limit?: number;
+    /** Steps of the relearning probe (default 50). */
+    relearnSteps?: number;
+  };
   threads?: number;
   signal?: AbortSignal;
   /** Progress of the long steps, for bars. */
@@ -55,10 +63,17 @@ export interface DemoResult {
   report: string;
   eval: string;
   models: Record<DemoRole, Record<DemoMetric, number | null>>;
+  /** Familiarity after relearning on a slice of the forget text (50 steps by default), per model. */
+  relearning: Record<DemoRole, { probability_after: number | null; familiarity_after: number | null }>;
+  /** Wall seconds of each stage as it first ran (a cached stage keeps its original time). */
+  stagesS: Record<string, number | null>;
   testbed: TestbedReport;
   unlearnedModel: string;
   wallS: number;
 }
+
+/** Steps of the relearning probe the demo runs on every model. */
+const RELEARN_STEPS = 50;
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const t0 = performance.now();
@@ -66,7 +81,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   mkdirSync(runDir, { recursive: true });
   const note = (message: string) => options.onStep?.({ step: "info", message });
 
-  const world = options.data === undefined ? syntheticWorld(options) : ozWorld(options.data, options);
+  const world = demoWorld(options);
   note(`1/4 testbed: a base model that knows ${world.subject}, and a gold model that never read it`);
   const testbed = await buildTestbed(world.spec);
 
@@ -99,19 +114,23 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const { evaluate, writeEvalReport } = await import("../eval/index.js");
   const inputs = JSON.stringify({ base: testbed.base.path, gold: testbed.gold.path, unlearned, mtime: [testbed.base.path, testbed.gold.path, unlearned].map(mtime) });
   const stamp = join(runDir, "eval.inputs.json");
+  const evalSecondsFile = join(runDir, "eval.seconds");
   if (!existsSync(evalPath) || !existsSync(stamp) || readFileSync(stamp, "utf8") !== inputs) {
+    const evalStart = performance.now();
     const report = await evaluate({
       model: unlearned,
       compare: [testbed.base.path],
       gold: testbed.gold.path,
-      suites: ["familiarity-completion", "familiarity-probability", "muse", "utility"],
+      suites: ["familiarity-completion", "familiarity-probability", "muse", "utility", "relearning"],
       data: await world.evalData(testbed),
       limit: options.scale?.limit,
+      settings: { relearnSteps: options.scale?.relearnSteps ?? RELEARN_STEPS },
       threads: options.threads,
       signal: options.signal,
       onEvent: (event) => options.onStep?.({ step: "eval", event }),
     });
     await writeEvalReport(report, evalPath);
+    writeFileSync(evalSecondsFile, String(Math.round((performance.now() - evalStart) / 1000)));
     writeFileSync(stamp, inputs);
   }
 
@@ -132,18 +151,34 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     for (const r of m?.results ?? []) for (const [k, v] of Object.entries(r.metrics)) flat[`${r.suite}/${k}`] = v;
     return Object.fromEntries(DEMO_METRICS.map((k) => [k, flat[SOURCES[k]] ?? null])) as Record<DemoMetric, number | null>;
   };
+  const relearningOf = (path: string) => {
+    const m = evalReport.models.find((x) => resolve(x.path) === resolve(path));
+    const r = m?.results.find((x) => x.suite === "relearning")?.metrics ?? {};
+    return { probability_after: r.familiarity_probability_after ?? null, familiarity_after: r.familiarity_after ?? null };
+  };
   return {
     report: reportPath,
     eval: evalPath,
     models: { base: metricsOf(testbed.base.path), unlearned: metricsOf(unlearned), gold: metricsOf(testbed.gold.path) },
+    relearning: { base: relearningOf(testbed.base.path), unlearned: relearningOf(unlearned), gold: relearningOf(testbed.gold.path) },
+    stagesS: {
+      testbed: testbed.wall_s,
+      ...unlearnStageSeconds(join(runDir, "unlearn")),
+      eval: existsSync(evalSecondsFile) ? Number(readFileSync(evalSecondsFile, "utf8")) : null,
+    },
     testbed,
     unlearnedModel: unlearned,
     wallS: Math.round((performance.now() - t0) / 100) / 10,
   };
 }
 
+/** The demo's world: the synthetic saga, or the Oz books when `options.data` is given. */
+export function demoWorld(options: DemoOptions): DemoWorld {
+  return options.data === undefined ? syntheticWorld(options) : ozWorld(options.data, options);
+}
+
 /** What the demo needs of a testbed besides its models: words, the dictionary and the eval data. */
-interface DemoWorld {
+export interface DemoWorld {
   spec: TestbedSpec;
   subject: string;
   /** The anchored-term dictionary, as the text of a JSON file. */
@@ -191,11 +226,11 @@ function ozWorld(data: string, options: DemoOptions): DemoWorld {
     evalData: async (testbed) => {
       const { assembleEvalData, loadPromptRecords } = await import("../eval/eval-data.js");
       const warn = (message: string) => options.onStep?.({ step: "info", message: `warning: ${message}` });
+      // The testbed gives PrivLeak's members and non-members (passages of the same documents) and the
+      // held-out text; lethe's hand-written Oz files give the prompts, questions and terms.
       const evalData = await assembleEvalData(
         {
-          forget: [testbed.text.forget],
-          holdout: [testbed.text.heldOutForget],
-          retain: [testbed.text.heldOutRetain],
+          testbed: dirname(testbed.base.path),
           prompts: join(dir, "familiarity.jsonl"),
           qa: join(dir, "qa.jsonl"),
           terms: join(dir, "dictionary.json"),
@@ -210,4 +245,12 @@ function ozWorld(data: string, options: DemoOptions): DemoWorld {
 
 function mtime(path: string): number {
   return existsSync(path) ? statSync(path).mtimeMs : 0;
+}
+
+/** Wall seconds of each stage of an unlearning run, from its manifest. */
+function unlearnStageSeconds(runDir: string): Record<string, number | null> {
+  const path = join(runDir, "manifest.json");
+  if (!existsSync(path)) return {};
+  const manifest = JSON.parse(readFileSync(path, "utf8")) as { stages?: { name: string; wallS?: number }[] };
+  return Object.fromEntries((manifest.stages ?? []).map((st) => [st.name, st.wallS === undefined ? null : Math.round(st.wallS)]));
 }

@@ -1,19 +1,30 @@
 /**
  * The data one evaluation measures every model on: prompt sets, QA pairs, texts and judge terms,
- * gathered from a synthetic testbed's ground truth or from user files. Loading is separate from
- * measuring so that every model meets exactly the same items.
+ * gathered from a testbed folder (its ground truth, hand-written files, or items generated from
+ * its text) or from user files. Loading is separate from measuring so that every model meets
+ * exactly the same items.
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { extname } from "node:path";
+import { extname, join, resolve } from "node:path";
 
 import { InputError } from "../errors.js";
-import { readSyntheticTestbed, type SyntheticTestbedText } from "../testbed/synthetic/index.js";
+import { readTestbedDocs, readTestbedManifest, MANIFEST_FILE, type EvalFiles } from "../testbed/eval-manifest.js";
+import { membershipFromDocuments } from "../testbed/membership.js";
+import { readGroundTruth, readSyntheticTestbed, type SyntheticTestbedText } from "../testbed/synthetic/index.js";
 import { readCorpus } from "../tokenizer/corpus.js";
 import { loadDictionary } from "../unlearn/whp/dictionary.js";
 import { describeProblems, readJsonl, RecordShapeError, validateRecords } from "./jsonl.js";
 import { toJudgeTerm, type JudgeTerm } from "./judge/term-judge.js";
 import { passagesFromDocuments, splitPromptRecords, toParaphraseRecord } from "./probes.js";
-import { generateFamiliarityPrompts, generateVerbatimItems, samplePassages } from "./promptgen.js";
+import {
+  generateClozeQa,
+  generateFamiliarityPrompts,
+  generateVerbatimItems,
+  idiosyncraticTerms,
+  judgeTermsOf,
+  samplePassages,
+} from "./promptgen.js";
 import { toQaPair, type CompletionPrompt, type ProbabilityPrompt, type QaPair, type VerbatimItem } from "./prompts.js";
 import { asObject } from "./record-fields.js";
 
@@ -48,6 +59,8 @@ export interface EvalData {
   contextPassages?: string[];
   /** Reworded prompts from a user file; without them the paraphrase probe rewords deterministically. */
   paraphrases?: { completion: CompletionPrompt[]; probability: ProbabilityPrompt[] };
+  /** The sets generated from the text rather than given or hand-written, e.g. "familiarity prompts" (also named in `source`). */
+  generated?: string[];
 }
 
 /** Sizes of the parts of the synthetic-testbed evaluation data. */
@@ -55,7 +68,7 @@ export interface SyntheticEvalOptions {
   /** Words of each VerbMem prompt (default 20) and of its true continuation (default 40). */
   verbatimPrefixWords?: number;
   verbatimContinuationWords?: number;
-  /** Words kept of each PrivLeak document (default 60; the model's context cuts longer ones anyway). */
+  /** Words kept of each PrivLeak document (default 60, as in membership.ts). */
   privleakWords?: number;
   /** Universe documents in the relearning slice (default 4). */
   relearnDocuments?: number;
@@ -104,8 +117,11 @@ export function verbatimFromDocuments(
  * Evaluation data from a synthetic testbed's ground truth: its familiarity prompts plus every fact
  * as a completion prompt; its probability prompts plus every fact's answer as a target; the QA
  * pairs by split; universe documents as VerbMem, PrivLeak members, relearning slice and reminder
- * passages; held-out universe documents as PrivLeak non-members; held-out generic documents for
- * perplexity; every surface form of every invented entity as a "unique" judge term.
+ * passages; the retold universe (the same distribution, never trained on) as PrivLeak non-members;
+ * held-out generic documents for perplexity; every surface form of every invented entity as a
+ * "unique" judge term. Without a retold universe there are no PrivLeak texts: the held-out universe
+ * documents are about characters the training text never names, and no model could mistake them
+ * for members.
  */
 export function syntheticEvalData(t: SyntheticTestbedText, source: string, opts: SyntheticEvalOptions = {}): EvalData {
   const { truth } = t;
@@ -133,7 +149,8 @@ export function syntheticEvalData(t: SyntheticTestbedText, source: string, opts:
   const fewShotCount = opts.fewShot ?? 3;
   const retain = truth.qa.filter((q) => q.split === "retain").map(({ question, answer }) => ({ question, answer }));
   const forget = truth.qa.filter((q) => q.split === "forget").map(({ question, answer }) => ({ question, answer }));
-  const privleakWords = opts.privleakWords ?? 60;
+  const membership = membershipFromDocuments(t.universe, t.heldOut.retold, opts.privleakWords);
+  const privleak = membership.members.length > 0 && membership.nonMembers.length > 0;
   return {
     source,
     completionPrompts: completion,
@@ -144,15 +161,15 @@ export function syntheticEvalData(t: SyntheticTestbedText, source: string, opts:
       continuationWords: opts.verbatimContinuationWords ?? 40,
     }),
     ...splitFewShot(forget, retain, fewShotCount),
-    forgetTexts: t.universe.map((d) => firstWords(d, privleakWords)),
-    holdoutTexts: t.heldOut.universe.map((d) => firstWords(d, privleakWords)),
+    forgetTexts: privleak ? membership.members : undefined,
+    holdoutTexts: privleak ? membership.nonMembers : undefined,
     retainTexts: t.heldOut.generic,
     relearnTexts: t.universe.slice(0, opts.relearnDocuments ?? 4),
     contextPassages: passagesFromDocuments(t.universe, opts.contextWords ?? 40),
   };
 }
 
-/** Reads a testbed folder written by `writeSyntheticTestbed` and turns it into {@link EvalData}. */
+/** Reads a folder written by `writeSyntheticTestbed` and turns it into {@link EvalData}. */
 export function loadSyntheticEvalData(dir: string, opts: SyntheticEvalOptions = {}): EvalData {
   return syntheticEvalData(readSyntheticTestbed(dir), `synthetic testbed ${dir}`, opts);
 }
@@ -273,7 +290,7 @@ export function limitEvalData(data: EvalData, limit: number | undefined): EvalDa
 
 /** Files and folders an evaluation's data can come from (the `lethe eval` options). */
 export interface EvalDataSources {
-  /** A synthetic testbed folder: the base of the data, which the other sources override. */
+  /** A testbed folder (`lethe testbed`): the base of the data, which the other sources override. */
   testbed?: string;
   /** Forget-corpus text files or folders. */
   forget?: readonly string[];
@@ -294,28 +311,184 @@ export interface EvalDataSources {
 /** Sizes used when data is cut from a raw forget corpus. */
 const FROM_CORPUS = { verbatimItems: 100, privleakPassages: 100, privleakWords: 60, relearnPassages: 8, relearnWords: 200, contextWords: 60, fewShot: 3 };
 
+/** Sizes of the sets generated from a testbed's text: the paper's prompt count is 300; 100 keeps a CPU run short. */
+const GENERATED = { terms: 100, prompts: 100, questions: 100 };
+
+/** VerbMem items, PrivLeak members, relearning slice and reminder passages from forget documents. */
+function fromForgetCorpus(texts: readonly string[]): Pick<EvalData, "verbatim" | "forgetTexts" | "relearnTexts" | "contextPassages"> {
+  // Corpora such as Gutenberg books are hard-wrapped: rejoin lines so passages read as prose.
+  const joined = texts.map((t) => t.replace(/\s+/g, " ").trim());
+  return {
+    verbatim: joined.flatMap((t) => generateVerbatimItems(t, { count: Math.ceil(FROM_CORPUS.verbatimItems / joined.length) })),
+    forgetTexts: joined.flatMap((t) => samplePassages(t, Math.ceil(FROM_CORPUS.privleakPassages / joined.length), FROM_CORPUS.privleakWords)),
+    relearnTexts: passagesFromDocuments(joined, FROM_CORPUS.relearnWords).slice(0, FROM_CORPUS.relearnPassages),
+    contextPassages: passagesFromDocuments(joined, FROM_CORPUS.contextWords),
+  };
+}
+
+/** A testbed's text by role, as its models saw it: trained on, or held out of training. */
+export interface TestbedText {
+  forget: string[];
+  retain: string[];
+  heldOutForget: string[];
+  heldOutRetain: string[];
+}
+
+/** A testbed folder read for evaluation: its data, any hand-written files, and the text to generate the rest from. */
+interface OpenedTestbed {
+  data: EvalData;
+  files?: EvalFiles;
+  /** Absent for a synthetic testbed, whose ground truth gives every set. */
+  text?: TestbedText;
+}
+
+/**
+ * Reads a testbed folder: what `lethe testbed` wrote (eval-data.json), or the folder layout of
+ * `writeSyntheticTestbed`. PrivLeak's members and non-members are the testbed's own samples.
+ */
+function openTestbed(dir: string): OpenedTestbed {
+  const root = resolve(dir);
+  if (!existsSync(join(root, MANIFEST_FILE)) && existsSync(join(root, "truth.json"))) return { data: loadSyntheticEvalData(root) };
+  const m = readTestbedManifest(root);
+  const text: TestbedText = {
+    forget: readTestbedDocs(m.text.forget),
+    retain: readTestbedDocs(m.text.retain),
+    heldOutForget: readTestbedDocs(m.text.heldOutForget),
+    heldOutRetain: readTestbedDocs(m.text.heldOutRetain),
+  };
+  const membership = m.membership && { forgetTexts: readTestbedDocs(m.membership.members), holdoutTexts: readTestbedDocs(m.membership.nonMembers) };
+  const source = `${m.testbed} testbed ${root}`;
+  if (m.truth) {
+    const t: SyntheticTestbedText = {
+      universe: text.forget,
+      generic: text.retain,
+      heldOut: { universe: text.heldOutForget, generic: text.heldOutRetain, retold: [] },
+      truth: readGroundTruth(m.truth),
+    };
+    return { data: { ...syntheticEvalData(t, source), ...membership } };
+  }
+  return {
+    data: { source, ...fromForgetCorpus(text.forget), forgetTexts: undefined, ...membership, retainTexts: text.heldOutRetain },
+    files: m.files,
+    text,
+  };
+}
+
+/**
+ * The first `max` items `make` cuts from `first`, topped up from `then` when `first` is too short
+ * (a testbed's held-out tails, then its trained text), without repeating an item.
+ */
+function topUp<T>(make: (texts: readonly string[], max: number) => T[], first: readonly string[], then: readonly string[], max: number, key: (item: T) => string): T[] {
+  const items = make(first, max);
+  if (items.length >= max) return items;
+  const seen = new Set(items.map(key));
+  for (const item of make(then, max)) {
+    if (items.length >= max) break;
+    if (!seen.has(key(item))) {
+      seen.add(key(item));
+      items.push(item);
+    }
+  }
+  return items;
+}
+
+/**
+ * Fills every set a testbed's files did not give from its text, and returns what it generated.
+ * Judge terms are the forget text's idiosyncratic words (far more frequent there than in the
+ * retain text); familiarity and probability prompts are held-out forget sentences cut before such
+ * a word; forget QA are cloze questions on held-out forget sentences, retain QA the same on
+ * held-out retain sentences with the retain text's own idiosyncratic words. Held-out text comes
+ * first so that a prompt tests knowledge rather than a memorised sentence; the trained text tops
+ * up a short tail.
+ */
+function generateMissing(data: EvalData, text: TestbedText, warn: (message: string) => void): string[] {
+  const made: string[] = [];
+  const forgetTerms = idiosyncraticTerms(text.forget, text.retain, { top: GENERATED.terms });
+  if (!data.terms && forgetTerms.length > 0) {
+    data.terms = judgeTermsOf(forgetTerms);
+    made.push(`${data.terms.length} judge terms`);
+  }
+  const terms = data.terms?.map((t) => t.term) ?? [];
+  const needPrompts = !data.completionPrompts || !data.probabilityPrompts;
+  const needQa = !data.forgetQa || !data.retainQa;
+  if (terms.length === 0) {
+    if (needPrompts || needQa) warn("no prompts or questions generated: no word of the forget text is ten times more frequent in it than in the retain text");
+    return made;
+  }
+  if (needPrompts) {
+    const make = (texts: readonly string[], max: number) => generateFamiliarityPrompts(texts, terms, { maxPrompts: max });
+    const prompts = topUp(make, text.heldOutForget, text.forget, GENERATED.prompts, (p) => p.prompt);
+    if (prompts.length > 0 && !data.completionPrompts) {
+      data.completionPrompts = prompts.map((p) => ({ prompt: p.prompt, references: p.references }));
+      made.push(`${prompts.length} familiarity prompts`);
+    }
+    if (prompts.length > 0 && !data.probabilityPrompts) {
+      data.probabilityPrompts = prompts.map((p) => ({ prompt: p.prompt, targets: p.targets }));
+      made.push(`${prompts.length} probability prompts`);
+    }
+  }
+  const questions = GENERATED.questions + FROM_CORPUS.fewShot;
+  const cloze = (split: "forget" | "retain", clozeTerms: readonly string[], heldOut: readonly string[], trained: readonly string[]) => {
+    if (clozeTerms.length === 0) return;
+    const make = (texts: readonly string[], max: number) => generateClozeQa(texts, clozeTerms, { maxQuestions: max });
+    const pairs = topUp(make, heldOut, trained, questions, (q) => q.question);
+    if (pairs.length === 0) return;
+    const parts = split === "forget" ? splitFewShot(pairs, [], FROM_CORPUS.fewShot) : splitFewShot([], pairs, FROM_CORPUS.fewShot);
+    if (split === "forget") Object.assign(data, { forgetQa: parts.forgetQa, forgetFewShot: parts.forgetFewShot });
+    else Object.assign(data, { retainQa: parts.retainQa, retainFewShot: parts.retainFewShot });
+    made.push(`${pairs.length} ${split} cloze questions`);
+  };
+  if (!data.forgetQa) cloze("forget", terms, text.heldOutForget, text.forget);
+  if (!data.retainQa) {
+    const retainTerms = idiosyncraticTerms(text.retain, text.forget, { top: GENERATED.terms }).map((t) => t.term);
+    cloze("retain", retainTerms, text.heldOutRetain, text.retain);
+  }
+  return made;
+}
+
+/** Loads hand-written files into `data`, naming each in `described`. */
+async function loadFiles(data: EvalData, files: EvalFiles & { paraphrases?: string }, described: string[], warn: (message: string) => void, label = ""): Promise<void> {
+  if (files.terms) {
+    data.terms = await loadTermsFile(files.terms, warn);
+    described.push(`${label}terms ${files.terms}`);
+  }
+  if (files.probability) {
+    data.probabilityPrompts = (await loadPromptRecords(files.probability, warn)).probability;
+    described.push(`${label}probability prompts ${files.probability}`);
+  }
+  if (files.prompts) {
+    const { completion, probability } = await loadPromptRecords(files.prompts, warn);
+    data.completionPrompts = completion;
+    // A prompt file without targets leaves the probability prompts to another source.
+    if (probability.length > 0) data.probabilityPrompts = probability;
+    described.push(`${label}prompts ${files.prompts}`);
+  }
+  if (files.paraphrases) data.paraphrases = await loadPromptRecords(files.paraphrases, warn);
+  if (files.qa) {
+    const { forget, retain } = await loadQaFile(files.qa, warn);
+    Object.assign(data, splitFewShot(forget, retain, FROM_CORPUS.fewShot));
+    described.push(`${label}QA ${files.qa}`);
+  }
+}
+
 /**
  * Gathers evaluation data from a testbed and/or files. From a raw forget corpus it derives VerbMem
  * items, PrivLeak members (with `holdout` as non-members), the relearning slice, reminder passages
- * and, when judge terms are given but no prompt file, familiarity prompts cut before each term.
+ * and, when judge terms are given but no prompt file, familiarity prompts cut before each term. A
+ * testbed built from folders of text gets every set nobody wrote by hand generated from its text
+ * (see {@link generateMissing}); `generated` and `source` say which, and `warn` tells the user.
  * Malformed lines of the JSONL files are reported through `warn` with their line numbers.
  */
 export async function assembleEvalData(src: EvalDataSources, warn: (message: string) => void): Promise<EvalData> {
-  const data: EvalData = src.testbed ? loadSyntheticEvalData(src.testbed) : { source: "files" };
-  const described: string[] = src.testbed ? [data.source] : [];
+  const testbed = src.testbed ? openTestbed(src.testbed) : undefined;
+  const data: EvalData = testbed?.data ?? { source: "files" };
+  const described: string[] = testbed ? [data.source] : [];
   const readTexts = (paths: readonly string[]) => readCorpus([...paths]).map((c) => c.text);
-  if (src.terms) {
-    data.terms = await loadTermsFile(src.terms, warn);
-    described.push(`terms ${src.terms}`);
-  }
+  if (testbed?.files) await loadFiles(data, testbed.files, described, warn, "the testbed's ");
+  if (src.terms) await loadFiles(data, { terms: src.terms }, described, warn);
   if (src.forget && src.forget.length > 0) {
     const texts = readTexts(src.forget);
-    // Corpora such as Gutenberg books are hard-wrapped: rejoin lines so passages read as prose.
-    const joined = texts.map((t) => t.replace(/\s+/g, " ").trim());
-    data.verbatim = joined.flatMap((t) => generateVerbatimItems(t, { count: Math.ceil(FROM_CORPUS.verbatimItems / joined.length) }));
-    data.forgetTexts = joined.flatMap((t) => samplePassages(t, Math.ceil(FROM_CORPUS.privleakPassages / joined.length), FROM_CORPUS.privleakWords));
-    data.relearnTexts = passagesFromDocuments(joined, FROM_CORPUS.relearnWords).slice(0, FROM_CORPUS.relearnPassages);
-    data.contextPassages = passagesFromDocuments(joined, FROM_CORPUS.contextWords);
+    Object.assign(data, fromForgetCorpus(texts));
     if (!src.prompts && data.terms) {
       const generated = generateFamiliarityPrompts(texts, data.terms.map((t) => t.term));
       data.completionPrompts = generated.map((g) => ({ prompt: g.prompt, references: g.references }));
@@ -331,18 +504,20 @@ export async function assembleEvalData(src: EvalDataSources, warn: (message: str
     data.retainTexts = readTexts(src.retain);
     described.push(`retain ${src.retain.join(", ")}`);
   }
-  if (src.prompts) {
-    const { completion, probability } = await loadPromptRecords(src.prompts, warn);
-    data.completionPrompts = completion;
-    data.probabilityPrompts = probability.length > 0 ? probability : undefined;
-    described.push(`prompts ${src.prompts}`);
-  }
-  if (src.paraphrases) data.paraphrases = await loadPromptRecords(src.paraphrases, warn);
-  if (src.qa) {
-    const { forget, retain } = await loadQaFile(src.qa, warn);
-    Object.assign(data, splitFewShot(forget, retain, FROM_CORPUS.fewShot));
-    described.push(`QA ${src.qa}`);
+  await loadFiles(data, { prompts: src.prompts, paraphrases: src.paraphrases, qa: src.qa }, described, warn);
+  if (testbed?.text) {
+    const made = generateMissing(data, testbed.text, warn);
+    if (made.length > 0) {
+      data.generated = made;
+      described.push(`generated from the testbed's text: ${made.join(", ")}`);
+      warn(`generated from the testbed's text, not hand-written: ${made.join(", ")} (give --prompts, --qa or --terms to use your own)`);
+    }
   }
   data.source = described.join("; ") || "no data";
   return data;
+}
+
+/** The testbed's models, for `lethe eval --testbed` to default its gold model; undefined for a folder without a manifest. */
+export function testbedModels(dir: string): { base: string; gold: string } | undefined {
+  return existsSync(join(resolve(dir), MANIFEST_FILE)) ? readTestbedManifest(dir).models : undefined;
 }

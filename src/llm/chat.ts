@@ -21,6 +21,8 @@ export interface ChatClientConfig {
   backoffMs?: number;
   /** Longest single wait, also the cap on a server's Retry-After (default 10 000). */
   maxBackoffMs?: number;
+  /** Told why and when each retry happens, so a slow or failing endpoint is never silent. */
+  onRetry?(notice: string): void;
 }
 
 /** Sampling settings of one request. */
@@ -65,6 +67,7 @@ export class ChatClient {
   private readonly maxBackoffMs: number;
   private readonly fetchFn: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly onRetry: ((notice: string) => void) | undefined;
 
   constructor(config: ChatClientConfig, deps: ChatClientDeps = {}) {
     let base: URL;
@@ -98,6 +101,22 @@ export class ChatClient {
     this.maxBackoffMs = Math.max(0, config.maxBackoffMs ?? 10_000);
     this.fetchFn = deps.fetch ?? fetch;
     this.sleep = deps.sleep ?? sleepFor;
+    this.onRetry = config.onRetry;
+  }
+
+  /**
+   * Asks for a one-token answer, so that a dead endpoint, a wrong model name or a bad key is found
+   * before any long work rather than after it. Retries as {@link complete} does; while no answer
+   * has come, `onWait` is told every `noticeMs` (default 10 000) how long it has been.
+   */
+  async check(opts: { signal?: AbortSignal; onWait?(seconds: number): void; noticeMs?: number } = {}): Promise<void> {
+    const t0 = performance.now();
+    const timer = setInterval(() => opts.onWait?.(Math.round((performance.now() - t0) / 1000)), opts.noticeMs ?? 10_000);
+    try {
+      await this.complete([{ role: "user", content: "Reply with the word OK." }], { temperature: 0, maxTokens: 1, signal: opts.signal });
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   /** Sends `messages` and returns the first choice's text, retrying transient failures. */
@@ -114,7 +133,9 @@ export class ChatClient {
     for (let attempt = 0; attempt <= this.maxRetries; attempt++) {
       if (attempt > 0) {
         const backoff = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 1));
-        await this.sleep(Math.min(this.maxBackoffMs, Math.max(backoff, last?.retryAfterMs ?? 0)));
+        const wait = Math.min(this.maxBackoffMs, Math.max(backoff, last?.retryAfterMs ?? 0));
+        this.onRetry?.(`chat endpoint ${this.url}: ${last?.problem}; attempt ${attempt + 1} of ${this.maxRetries + 1} in ${(wait / 1000).toFixed(1)} s`);
+        await this.sleep(wait);
       }
       if (opts.signal?.aborted) throw new CancelledError("the chat request");
       const outcome = await this.attempt(body, opts.signal);

@@ -4,9 +4,9 @@
  * file shows the same offline, attached to an e-mail or years later.
  */
 import { escapeHtml, jsonForScript, visibleToken } from "./escape.js";
-import { formatMetric, headline, metricTable, type Headline, type MetricCell, type MetricTable } from "./metrics.js";
+import { formatMetric, formatTolerance, headline, metricTable, type Headline, type MetricCell, type MetricFormat, type MetricTable } from "./metrics.js";
 import { PAGE_SCRIPT } from "./page-script.js";
-import { downsampleCurve, familiarityBars, modelColours, nextTokenComparison, sideBySide, tradeoff, type NextTokenPrompt, type SideBySide, type SideBySideRow } from "./sections.js";
+import { downsampleCurve, familiarityBars, modelColours, nextTokenComparison, perplexityTradeoff, sideBySide, tradeoff, type NextTokenPrompt, type SideBySide, type SideBySideRow } from "./sections.js";
 import type { ModelRole, ReportData } from "./types.js";
 
 /** Rendering settings. */
@@ -23,6 +23,7 @@ export interface RenderOptions {
 export interface RenderedSections {
   metrics: boolean;
   familiarity: boolean;
+  /** Either trade-off chart: forgetting against utility, or against held-out retain perplexity. */
   tradeoff: boolean;
   losses: number;
   nextTokens: number;
@@ -38,13 +39,13 @@ const STYLE = `
   color-scheme: light dark;
   --bg: #fbfaf7; --panel: #ffffff; --ink: #1d1d1f; --muted: #5b5b63; --grid: #dcdad4; --accent: #0072B2;
   --hit: #fff1c2; --bar: #56B4E9; --shadow: 0 1px 2px rgb(0 0 0 / 6%), 0 2px 10px rgb(0 0 0 / 4%);
-  --base: #E69F00; --unlearned: #0072B2; --gold: #009E73; --other: #CC79A7;
+  --base: #E69F00; --unlearned: #0072B2; --gold: #009E73; --other: #CC79A7; --warn: #D55E00; --warn-bg: #fdebe0;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Helvetica Neue", Arial, sans-serif;
 }
 @media (prefers-color-scheme: dark) {
   :root {
     --bg: #16171a; --panel: #1f2126; --ink: #ececef; --muted: #a6a7ae; --grid: #393b42; --accent: #56B4E9;
-    --hit: #4a3f14; --bar: #0072B2; --shadow: none; --unlearned: #56B4E9;
+    --hit: #4a3f14; --bar: #0072B2; --shadow: none; --unlearned: #56B4E9; --warn: #F0804A; --warn-bg: #3b2418;
   }
 }
 * { box-sizing: border-box; }
@@ -56,11 +57,14 @@ h2 { font-size: 1.35rem; margin: 0 0 4px; }
 h3 { font-size: 1.05rem; margin: 18px 0 6px; }
 .lede { color: var(--muted); margin: 0 0 18px; font-size: 1.05rem; max-width: 72ch; }
 .verdict { font-size: 1.1rem; max-width: 80ch; margin: 8px 0 20px; }
+.verdict.warn { font-weight: 600; background: var(--warn-bg); border-left: 5px solid var(--warn); border-radius: 6px; padding: 8px 14px; }
 .kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(210px, 1fr)); gap: 14px; margin: 0 0 8px; }
 .kpi { background: var(--panel); border-radius: 12px; padding: 14px 16px; box-shadow: var(--shadow); border: 1px solid var(--grid); }
 .kpi .name { color: var(--muted); font-size: 0.85rem; text-transform: uppercase; letter-spacing: 0.04em; }
 .kpi .value { font-size: 1.9rem; font-weight: 650; font-variant-numeric: tabular-nums; }
 .kpi .sub { color: var(--muted); font-size: 0.9rem; }
+.kpi.warn { border: 2px solid var(--warn); background: var(--warn-bg); }
+.kpi.warn .value { color: var(--warn); }
 nav { max-width: 1120px; margin: 12px auto 0; padding: 0 24px; font-size: 0.95rem; }
 nav a { color: var(--accent); margin-right: 16px; text-decoration: none; }
 nav a:hover { text-decoration: underline; }
@@ -142,9 +146,11 @@ function renderHeadline(data: ReportData, h: Headline): string {
   if (h.utility) {
     cards.push(card("Utility", pct(h.utility.unlearned), `${h.utility.label}; base ${pct(h.utility.base)}${h.utility.change === null ? "" : ` (${signedPoints(h.utility.change)})`}`));
   }
-  if (h.perplexity) {
-    const p = h.perplexity;
-    cards.push(card("Retain perplexity", formatMetric(p.unlearned, "number"), `base ${formatMetric(p.base, "number")} · gold ${formatMetric(p.gold, "number")}`));
+  const ppl = perplexityVerdict(h);
+  const p = h.perplexity;
+  if (p && p.unlearned !== null) {
+    const sub = `${against("base", p.base, p.vsBase, p.info.format)} · ${against("gold", p.gold, p.vsGold, p.info.format)}`;
+    cards.push(card(ppl?.flagged ? "Retain perplexity ⚠" : "Retain perplexity", formatMetric(p.unlearned, p.info.format), sub, ppl?.flagged));
   }
   return `<header>
 <h1>${escapeHtml(data.title)}</h1>
@@ -154,8 +160,61 @@ function renderHeadline(data: ReportData, h: Headline): string {
       .join(", ") || "none found"
   }.</p>
 <p class="verdict" id="verdict">${escapeHtml(verdict)}</p>
-${cards.length > 0 ? `<div class="kpis">${cards.join("\n")}</div>` : ""}
+${ppl ? `<p class="verdict${ppl.flagged ? " warn" : ""}" id="verdict-perplexity">${escapeHtml(ppl.text)}</p>\n` : ""}${cards.length > 0 ? `<div class="kpis">${cards.join("\n")}</div>` : ""}
 </header>`;
+}
+
+/** A ratio as a multiplier, "×2.65". */
+export function times(ratio: number): string {
+  return `×${ratio >= 100 ? ratio.toFixed(0) : ratio.toFixed(2)}`;
+}
+
+/** "base 681.0 (×2.65)": a reference model's value and the unlearned model's ratio to it. */
+function against(role: string, value: number | null, ratio: number | null, format: MetricFormat): string {
+  return `${role} ${formatMetric(value, format)}${ratio === null ? "" : ` (${times(ratio)})`}`;
+}
+
+/** How far a ratio is from 1, as a percentage without sign: "165%", "2.8%". */
+function percentOff(ratio: number): string {
+  const pct = Math.abs(ratio - 1) * 100;
+  return `${pct >= 10 ? pct.toFixed(0) : pct.toFixed(1)}%`;
+}
+
+/**
+ * The headline's sentence on held-out retain perplexity: the unlearned model's value against the
+ * base and gold models' as ratios, and whether it rose past the registry's tolerance over the base
+ * (then `flagged`, and the text opens with a warning). What is missing is named, never shown as a
+ * number. Null without an unlearned model.
+ */
+export function perplexityVerdict(h: Headline): { text: string; flagged: boolean } | null {
+  const p = h.perplexity;
+  if (!h.unlearned || !p) return null;
+  const { label, format, baseTolerance } = p.info;
+  if (p.unlearned === null) {
+    return { text: `${label} of ${h.unlearned}: not measured (the utility suite records it), so what the unlearning cost in general ability is unknown.`, flagged: false };
+  }
+  const vs: string[] = [];
+  const missing: string[] = [];
+  for (const [role, name, value, ratio] of [
+    ["base", h.base, p.base, p.vsBase],
+    ["gold", h.gold, p.gold, p.vsGold],
+  ] as const) {
+    if (value !== null) vs.push(against(role, value, ratio, format));
+    else missing.push(name === undefined ? `no ${role} model to compare with` : `no perplexity for the ${role} model ${name}`);
+  }
+  let text = `${label} of ${h.unlearned}: ${formatMetric(p.unlearned, format)}${vs.length > 0 ? ` vs ${vs.join(" and ")}` : ""}`;
+  const tolerance = baseTolerance === undefined ? "" : formatTolerance(baseTolerance);
+  if (p.vsBase !== null) {
+    const change = `${p.vsBase > 1 ? "up" : "down"} ${percentOff(p.vsBase)} on the base model`;
+    if (p.verdict === "worse") text += `, ${change}, past the ${tolerance} tolerance: it lost general ability along with the forgotten text`;
+    else if (p.verdict === "within") text += `, ${change}, within the ${tolerance} tolerance`;
+    else text += `, ${change}`;
+  } else if (p.base === null) {
+    missing.push("so its change cannot be judged");
+  }
+  if (missing.length > 0) text += `; ${missing.join(", ")}`;
+  const flagged = p.verdict === "worse";
+  return { text: `${flagged ? "⚠ Warning: " : ""}${text}.`, flagged };
 }
 
 /** A change of a [0, 1] score in percentage points, with its sign. */
@@ -165,8 +224,8 @@ export function signedPoints(change: number): string {
   return `${sign}${Math.abs(pts).toFixed(1)} points`;
 }
 
-function card(name: string, value: string, sub: string): string {
-  return `<div class="kpi"><div class="name">${escapeHtml(name)}</div><div class="value">${escapeHtml(value)}</div><div class="sub">${escapeHtml(sub)}</div></div>`;
+function card(name: string, value: string, sub: string, warn = false): string {
+  return `<div class="kpi${warn ? " warn" : ""}"><div class="name">${escapeHtml(name)}</div><div class="value">${escapeHtml(value)}</div><div class="sub">${escapeHtml(sub)}</div></div>`;
 }
 
 const BETTER_HINT: Record<string, string> = { lower: "↓", higher: "↑", zero: "→ 0", gold: "≈ gold", none: "" };
@@ -281,10 +340,26 @@ function renderNotes(data: ReportData): string {
   return list + sources;
 }
 
+function renderTradeoffCharts(utility: boolean, perplexity: boolean): string {
+  if (!utility && !perplexity) {
+    return emptyNote("Needs a forgetting metric and a utility score (benchmark accuracy or retain KnowMem) or held-out retain perplexity for at least two models.");
+  }
+  const charts = [
+    utility
+      ? `<div class="chart"><canvas id="chart-tradeoff" role="img" aria-label="scatter of utility against familiarity"></canvas></div>`
+      : emptyNote("No utility chart: needs a utility score (benchmark accuracy or retain KnowMem) for at least two models with a forgetting metric."),
+    perplexity
+      ? `<div class="chart"><canvas id="chart-tradeoff-perplexity" role="img" aria-label="scatter of held-out retain perplexity against familiarity"></canvas></div>`
+      : emptyNote("No perplexity chart: needs held-out retain perplexity (the utility suite) for at least two models with a forgetting metric."),
+  ];
+  return `<div class="charts">${charts.join("")}</div>`;
+}
+
 /** The data the page script draws, embedded in the page as JSON. */
 export interface ChartPayload {
   familiarity: ReturnType<typeof familiarityBars>;
   tradeoff: ReturnType<typeof tradeoff>;
+  perplexityTradeoff: ReturnType<typeof perplexityTradeoff>;
   losses: (ReturnType<typeof downsampleCurve> & { colour: string })[];
 }
 
@@ -295,11 +370,12 @@ export function renderReport(data: ReportData, opts: RenderOptions): { html: str
   const colours = modelColours(data.models);
   const fam = familiarityBars(data);
   const trade = tradeoff(data);
+  const pplTrade = perplexityTradeoff(data);
   const lossColours = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"];
   const losses = data.losses.filter((c) => c.losses.length > 0).map((c, i) => ({ ...downsampleCurve(c), colour: lossColours[i % lossColours.length]! }));
   const next = nextTokenComparison(data);
   const sbs = sideBySide(data);
-  const payload: ChartPayload = { familiarity: fam, tradeoff: trade, losses };
+  const payload: ChartPayload = { familiarity: fam, tradeoff: trade, perplexityTradeoff: pplTrade, losses };
   const when = (opts.generatedAt ?? new Date()).toISOString().replace("T", " ").slice(0, 16) + " UTC";
 
   const sections = [
@@ -312,8 +388,8 @@ export function renderReport(data: ReportData, opts: RenderOptions): { html: str
     section(
       "tradeoff",
       "Forgetting against utility",
-      "Each point is a model; models of one method with different α are joined, in order of α. Further left is less familiar with the forgotten text; higher keeps more general ability. The target is the gold model's point.",
-      trade ? `<div class="chart"><canvas id="chart-tradeoff" role="img" aria-label="scatter of utility against familiarity"></canvas></div>` : emptyNote("Needs a forgetting metric and a utility score (benchmark accuracy or retain KnowMem) for at least two models."),
+      "Each point is a model; models of one method with different α are joined, in order of α. Further left is less familiar with the forgotten text. A higher utility score keeps more general ability, and so does a lower perplexity on held-out retain text, shown as a multiple of the base model's: above the dashed line it rose past the tolerance. The target is the gold model's point.",
+      renderTradeoffCharts(trade !== null, pplTrade !== null),
     ),
     section("metrics", "Every metric", "Each column is a model, each row a measurement; the same prompts and data for every model.", renderMetricTable(table, colours)),
     section(
@@ -362,7 +438,7 @@ ${sections.join("\n")}
     sections: {
       metrics: table.groups.length > 0,
       familiarity: fam !== null,
-      tradeoff: trade !== null,
+      tradeoff: trade !== null || pplTrade !== null,
       losses: losses.length,
       nextTokens: next.length,
       completions: sbs.completions.length + sbs.knowmem.length,

@@ -1,6 +1,6 @@
 /**
- * The metrics table and the headline: which metric is what, which way is better, and the few
- * numbers that say how well the model forgot and what it cost.
+ * The metrics table and the headline: which metric is what, which way is better, how far from the
+ * base model it may move, and the few numbers that say how well the model forgot and what it cost.
  */
 import type { ModelRole, ReportData, ReportModel } from "./types.js";
 
@@ -17,6 +17,11 @@ export interface MetricInfo {
   format: MetricFormat;
   /** One sentence for the table's tooltip. */
   help: string;
+  /**
+   * For a metric judged by its ratio to the base model's value: the relative change, either way,
+   * that still counts as unchanged. A larger change in the worse direction is flagged.
+   */
+  baseTolerance?: number;
 }
 
 /** Suites in table order; other suites follow alphabetically. */
@@ -44,7 +49,7 @@ const KNOWN: Record<string, MetricInfo> = {
   "muse/knowmem_r": { label: "KnowMem (retain)", better: "higher", format: "percent", help: "ROUGE-L F1 of few-shot answers to retain-set questions (utility)" },
   "muse/mia_auc": { label: "Min-K% MIA AUC", better: "gold", format: "number", help: "AUC of Min-K% Prob (K = 40%) separating held-out from forget text" },
   "muse/privleak": { label: "PrivLeak", better: "zero", format: "percent", help: "(AUC − AUC of gold) / AUC of gold; 0 is ideal, negative means the forget text is still recognised" },
-  "utility/perplexity": { label: "Perplexity (held-out retain text)", better: "lower", format: "number", help: "token perplexity of held-out retain text" },
+  "utility/perplexity": { label: "Perplexity (held-out retain text)", better: "lower", format: "number", help: "token perplexity of held-out retain text", baseTolerance: 0.05 },
   "utility/bits_per_byte": { label: "Bits per byte (held-out retain text)", better: "lower", format: "number", help: "tokenizer-independent cross-entropy of held-out retain text" },
 };
 
@@ -178,6 +183,62 @@ export function headlineModel(data: ReportData): ReportModel | undefined {
   return firstOfRole(data, "unlearned") ?? firstOfRole(data, "other");
 }
 
+/** Held-out retain perplexity: the report's measure of what unlearning cost in plain language modelling. */
+export const RETAIN_PERPLEXITY = { suite: "utility", metric: "perplexity" } as const;
+
+/** `value / reference`, or null when either is missing or the reference is not positive. */
+export function ratioTo(value: number | null, reference: number | null): number | null {
+  return value === null || reference === null || !(reference > 0) ? null : value / reference;
+}
+
+/** How a value compares with the base model's: beyond the tolerance one way or the other, or within it. */
+export type BaseVerdict = "worse" | "within" | "better";
+
+/**
+ * Judges `ratio` (a model's value over the base model's) by the metric's direction and
+ * {@link MetricInfo.baseTolerance}; null when there is no ratio or the metric has no tolerance.
+ */
+export function judgeAgainstBase(info: MetricInfo, ratio: number | null): BaseVerdict | null {
+  const tol = info.baseTolerance;
+  if (ratio === null || tol === undefined || (info.better !== "lower" && info.better !== "higher")) return null;
+  const up = ratio > 1 + tol;
+  const down = ratio < 1 - tol;
+  if (!up && !down) return "within";
+  return up === (info.better === "lower") ? "worse" : "better";
+}
+
+/** A tolerance as a percentage, "5%". */
+export function formatTolerance(tolerance: number): string {
+  return `${+(tolerance * 100).toFixed(1)}%`;
+}
+
+/** A metric of the headline's unlearned model set against the base and gold models' values. */
+export interface BaseComparison {
+  info: MetricInfo;
+  unlearned: number | null;
+  base: number | null;
+  gold: number | null;
+  /** unlearned / base and unlearned / gold, null where a value is missing. */
+  vsBase: number | null;
+  vsGold: number | null;
+  /** The change against the base, judged by the registry's tolerance; null when it cannot be judged. */
+  verdict: BaseVerdict | null;
+}
+
+/** `metric` of `suite` for the unlearned, base and gold models, as ratios and a verdict. */
+export function compareWithBase(
+  suite: string,
+  metric: string,
+  models: { base?: ReportModel; unlearned?: ReportModel; gold?: ReportModel },
+): BaseComparison {
+  const info = metricInfo(suite, metric);
+  const unlearned = metricValue(models.unlearned, suite, metric);
+  const base = metricValue(models.base, suite, metric);
+  const gold = metricValue(models.gold, suite, metric);
+  const vsBase = ratioTo(unlearned, base);
+  return { info, unlearned, base, gold, vsBase, vsGold: ratioTo(unlearned, gold), verdict: judgeAgainstBase(info, vsBase) };
+}
+
 /** The header's summary of how well the model forgot and what it cost. */
 export interface Headline {
   base?: string;
@@ -200,12 +261,13 @@ export interface Headline {
     /** unlearned − base, in the metric's units. */
     change: number | null;
   };
-  perplexity?: { base: number | null; unlearned: number | null; gold: number | null };
+  /** Held-out retain perplexity; present whenever there is an unlearned model, measured or not. */
+  perplexity?: BaseComparison;
 }
 
 /**
  * The headline numbers: the first forgetting metric measured on the unlearned model (with base
- * and gold where present), the utility score, and held-out perplexity.
+ * and gold where present), the utility score, and held-out retain perplexity against base and gold.
  */
 export function headline(data: ReportData): Headline {
   const base = firstOfRole(data, "base");
@@ -234,7 +296,6 @@ export function headline(data: ReportData): Headline {
     out.utility = { label: uu.label, base: b, unlearned: uu.value, gold: same(gold), change: b === null ? null : uu.value - b };
   }
 
-  const ppl = (m: ReportModel | undefined) => metricValue(m, "utility", "perplexity");
-  if (ppl(unlearned) !== null) out.perplexity = { base: ppl(base), unlearned: ppl(unlearned), gold: ppl(gold) };
+  out.perplexity = compareWithBase(RETAIN_PERPLEXITY.suite, RETAIN_PERPLEXITY.metric, { base, unlearned, gold });
   return out;
 }

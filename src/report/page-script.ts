@@ -63,30 +63,67 @@ export const PAGE_SCRIPT = String.raw`
     });
   }
 
-  var tr = data.tradeoff;
-  if (tr) {
-    var axisTick = function (format) { return function (v, i, ticks) { return format === "percent" ? pct(v, i, ticks) : num(v); }; };
-    // Writes α beside each point of a sweep, so a screenshot shows which strength is which.
-    var alphaLabels = {
-      id: "alphaLabels",
-      afterDatasetsDraw: function (chart) {
-        var ctx = chart.ctx;
-        ctx.save();
-        ctx.font = "12px " + css.fontFamily;
-        ctx.fillStyle = cssVar("--muted");
-        chart.data.datasets.forEach(function (ds, i) {
-          if (!chart.isDatasetVisible(i)) return;
-          chart.getDatasetMeta(i).data.forEach(function (el, j) {
-            var a = ds.data[j].alpha;
-            if (a !== undefined && a !== null) ctx.fillText("α = " + a, el.x + 11, el.y - 9);
-          });
+  // Writes α beside each point of a sweep, so a screenshot shows which strength is which.
+  var alphaLabels = {
+    id: "alphaLabels",
+    afterDatasetsDraw: function (chart) {
+      var ctx = chart.ctx;
+      ctx.save();
+      ctx.font = "12px " + css.fontFamily;
+      ctx.fillStyle = cssVar("--muted");
+      chart.data.datasets.forEach(function (ds, i) {
+        if (!chart.isDatasetVisible(i)) return;
+        chart.getDatasetMeta(i).data.forEach(function (el, j) {
+          var a = ds.data[j].alpha;
+          if (a !== undefined && a !== null) ctx.fillText("α = " + a, el.x + 11, el.y - 9);
         });
+      });
+      ctx.restore();
+    },
+  };
+  // A dashed line where y leaves the tolerated range around the base model, drawn under the points.
+  var limitLine = function (limit) {
+    return {
+      id: "limitLine",
+      beforeDatasetsDraw: function (chart) {
+        var area = chart.chartArea, y = chart.scales.y.getPixelForValue(limit.value), ctx = chart.ctx;
+        if (y < area.top || y > area.bottom) return;
+        ctx.save();
+        ctx.strokeStyle = ctx.fillStyle = cssVar("--warn");
+        ctx.lineWidth = 1.5;
+        ctx.setLineDash([6, 4]);
+        ctx.beginPath();
+        ctx.moveTo(area.left, y);
+        ctx.lineTo(area.right, y);
+        ctx.stroke();
+        ctx.font = "12px " + css.fontFamily;
+        ctx.fillText(limit.label, area.left + 4, y - 5);
         ctx.restore();
       },
     };
-    make("chart-tradeoff", {
+  };
+  var ratio = function (v) { return "×" + v.toFixed(2); };
+  var tick = function (format) {
+    return function (v, i, ticks) { return format === "percent" ? pct(v, i, ticks) : format === "ratio" ? "×" + (+v.toPrecision(3)) : num(v); };
+  };
+
+  function tradeoffChart(id, tr) {
+    var ys = [];
+    tr.series.forEach(function (s) { s.points.forEach(function (p) { ys.push(p.y); }); });
+    // The limit line stays in view even when every point is far below it.
+    if (tr.yLimit) ys.push(tr.yLimit.value);
+    var lo = Math.min.apply(null, ys), hi = Math.max.apply(null, ys);
+    // Grace pads by a share of the range, which on a log axis can reach zero; pad by a factor instead.
+    var y = tr.yLog ? { type: "logarithmic", suggestedMin: lo / 1.1, suggestedMax: hi * 1.1 } : { suggestedMin: lo, suggestedMax: hi, grace: "10%" };
+    y.title = { display: true, text: tr.yLabel };
+    y.ticks = { callback: tick(tr.yFormat) };
+    var yText = function (p) {
+      if (tr.yFormat === "percent") return fmt(p.y, "percent") + " " + tr.yName;
+      return tr.yName + " " + num(p.value === undefined ? p.y : p.value) + (tr.yFormat === "ratio" ? " (" + ratio(p.y) + " base)" : "");
+    };
+    make(id, {
       type: "scatter",
-      plugins: [alphaLabels],
+      plugins: tr.yLimit ? [alphaLabels, limitLine(tr.yLimit)] : [alphaLabels],
       data: {
         datasets: tr.series.map(function (s) {
           return {
@@ -96,16 +133,18 @@ export const PAGE_SCRIPT = String.raw`
         }),
       },
       options: {
-        scales: {
-          x: { title: { display: true, text: tr.xLabel }, ticks: { callback: axisTick(tr.xFormat) }, grace: "10%" },
-          y: { title: { display: true, text: tr.yLabel }, ticks: { callback: axisTick("percent") }, grace: "10%" },
+        scales: { x: { title: { display: true, text: tr.xLabel }, ticks: { callback: tick(tr.xFormat) }, grace: "10%" }, y: y },
+        plugins: {
+          title: { display: true, text: tr.title, color: cssVar("--ink") },
+          tooltip: { callbacks: { label: function (c) {
+            return c.raw.label + ": " + fmt(c.raw.x, tr.xFormat) + " familiar, " + yText(c.raw);
+          } } },
         },
-        plugins: { tooltip: { callbacks: { label: function (c) {
-          return c.raw.label + ": " + fmt(c.raw.x, tr.xFormat) + " familiar, " + fmt(c.raw.y, "percent") + " utility";
-        } } } },
       },
     });
   }
+  if (data.tradeoff) tradeoffChart("chart-tradeoff", data.tradeoff);
+  if (data.perplexityTradeoff) tradeoffChart("chart-tradeoff-perplexity", data.perplexityTradeoff);
 
   (data.losses || []).forEach(function (curve, i) {
     var datasets = [{

@@ -2,7 +2,7 @@
  * The report's charts and comparisons as plain data, computed from {@link ReportData}: what the
  * page's charts draw and what its side-by-side tables list. Kept free of HTML so it can be tested.
  */
-import { FORGET_METRICS, firstOfRole, headlineModel, metricInfo, metricValue, utilityScore, type MetricFormat } from "./metrics.js";
+import { FORGET_METRICS, RETAIN_PERPLEXITY, firstOfRole, formatTolerance, headlineModel, metricInfo, metricValue, ratioTo, utilityScore, type MetricFormat } from "./metrics.js";
 import type { LossCurve, ModelRole, ReportData, ReportModel } from "./types.js";
 
 /**
@@ -65,16 +65,18 @@ export function familiarityBars(data: ReportData): FamiliarityBars | null {
   };
 }
 
-/** One point of the trade-off scatter. */
+/** One point of a trade-off scatter. */
 export interface TradeoffPoint {
   x: number;
   y: number;
+  /** The metric's own value where y is its ratio to the base model's, for the tooltip. */
+  value?: number;
   /** The model's label, for the tooltip. */
   label: string;
   alpha?: number;
 }
 
-/** A series of the trade-off scatter: one model, or one method's α sweep (joined by a line). */
+/** A series of a trade-off scatter: one model, or one method's α sweep (joined by a line). */
 export interface TradeoffSeries {
   label: string;
   role: ModelRole;
@@ -83,38 +85,44 @@ export interface TradeoffSeries {
   line: boolean;
 }
 
-/** The utility/forgetting trade-off. */
+/** Forgetting against one measure of what the model kept. */
 export interface Tradeoff {
+  /** What y measures, shown above the chart. */
+  title: string;
   xLabel: string;
   xFormat: MetricFormat;
   yLabel: string;
+  /** What y measures, in a word, for the tooltip. */
+  yName: string;
+  /** How y reads: a share, a ratio to the base model's value, or a plain number. */
+  yFormat: "percent" | "ratio" | "number";
+  /** A logarithmic y axis, on which ×2 and ×½ lie equally far from the base. */
+  yLog: boolean;
+  /** Where y leaves the range the metric registry tolerates around the base, drawn as a dashed line. */
+  yLimit: { value: number; label: string } | null;
   series: TradeoffSeries[];
 }
 
-/**
- * Forgetting (x) against utility (y) for every model that has both. x is the first forgetting
- * metric measured on at least two models; y is {@link utilityScore} when all plotted models share
- * its kind. Unlearned models of one method with an α form one series, sorted by α and joined.
- * Null when fewer than two models can be placed.
- */
-export function tradeoff(data: ReportData): Tradeoff | null {
-  const pick = FORGET_METRICS.find((f) => data.models.filter((m) => metricValue(m, f.suite, f.metric) !== null).length >= 2);
-  if (!pick) return null;
-  const colours = modelColours(data.models);
-  const placed = data.models.flatMap((m, i) => {
-    const x = metricValue(m, pick.suite, pick.metric);
-    const u = utilityScore(m);
-    return x !== null && u !== null ? [{ m, x, u, colour: colours[i]! }] : [];
-  });
-  // Utility scores of different kinds (benchmark accuracy vs KnowMem) are not comparable on one axis.
-  const kind = placed[0]?.u.label.startsWith("mean accuracy") ? "accuracy" : "knowmem";
-  const comparable = placed.filter((p) => (p.u.label.startsWith("mean accuracy") ? "accuracy" : "knowmem") === kind);
-  if (comparable.length < 2) return null;
+/** The forgetting metric both trade-off charts put on x: the first one measured on at least two models. */
+function forgettingAxis(data: ReportData): { suite: string; metric: string } | undefined {
+  return FORGET_METRICS.find((f) => data.models.filter((m) => metricValue(m, f.suite, f.metric) !== null).length >= 2);
+}
 
+interface Placed {
+  m: ReportModel;
+  colour: string;
+  x: number;
+  y: number;
+  value?: number;
+}
+
+/** One series per model, except that unlearned models of one method with an α form one series, sorted by α and joined. */
+function tradeoffSeries(placed: readonly Placed[]): TradeoffSeries[] {
   const series: TradeoffSeries[] = [];
   const sweeps = new Map<string, TradeoffSeries>();
-  for (const { m, x, u, colour } of comparable) {
-    const point: TradeoffPoint = { x, y: u.value, label: m.alpha === undefined ? m.label : `${m.label} (α = ${m.alpha})`, alpha: m.alpha };
+  for (const { m, colour, x, y, value } of placed) {
+    const point: TradeoffPoint = { x, y, label: m.alpha === undefined ? m.label : `${m.label} (α = ${m.alpha})`, alpha: m.alpha };
+    if (value !== undefined) point.value = value;
     if (m.role !== "base" && m.role !== "gold" && m.alpha !== undefined) {
       // One method's α sweep is one curve, whether a point is the chosen model or a variant.
       const key = m.method ?? "";
@@ -131,11 +139,86 @@ export function tradeoff(data: ReportData): Tradeoff | null {
     }
   }
   for (const s of sweeps.values()) s.points.sort((a, b) => (a.alpha ?? 0) - (b.alpha ?? 0));
+  return series;
+}
+
+function forgettingLabel(pick: { suite: string; metric: string }): { xLabel: string; xFormat: MetricFormat } {
+  const info = metricInfo(pick.suite, pick.metric);
+  return { xLabel: `${info.label} (lower = forgot more)`, xFormat: info.format };
+}
+
+/**
+ * Forgetting (x) against utility (y) for every model that has both. x is the first forgetting
+ * metric measured on at least two models; y is {@link utilityScore} when all plotted models share
+ * its kind. Null when fewer than two models can be placed.
+ */
+export function tradeoff(data: ReportData): Tradeoff | null {
+  const pick = forgettingAxis(data);
+  if (!pick) return null;
+  const colours = modelColours(data.models);
+  const placed = data.models.flatMap((m, i) => {
+    const x = metricValue(m, pick.suite, pick.metric);
+    const u = utilityScore(m);
+    return x !== null && u !== null ? [{ m, x, u, colour: colours[i]! }] : [];
+  });
+  // Utility scores of different kinds (benchmark accuracy vs KnowMem) are not comparable on one axis.
+  const kind = placed[0]?.u.label.startsWith("mean accuracy") ? "accuracy" : "knowmem";
+  const comparable = placed.filter((p) => (p.u.label.startsWith("mean accuracy") ? "accuracy" : "knowmem") === kind);
+  if (comparable.length < 2) return null;
   return {
-    xLabel: `${metricInfo(pick.suite, pick.metric).label} (lower = forgot more)`,
-    xFormat: metricInfo(pick.suite, pick.metric).format,
-    yLabel: kind === "accuracy" ? "Mean benchmark accuracy (higher = kept more)" : "KnowMem on retain QA (higher = kept more)",
-    series,
+    ...forgettingLabel(pick),
+    title: kind === "accuracy" ? "Mean benchmark accuracy" : "KnowMem on retain QA",
+    yLabel: "higher = kept more",
+    yName: "utility",
+    yFormat: "percent",
+    yLog: false,
+    yLimit: null,
+    series: tradeoffSeries(comparable.map(({ m, x, u, colour }) => ({ m, x, y: u.value, colour }))),
+  };
+}
+
+/** The widest max/min ratio of the perplexity chart's values that it still draws on a linear axis. */
+const LOG_SPAN = 10;
+
+/**
+ * Forgetting (x, as in {@link tradeoff}) against held-out retain perplexity (y) for every model
+ * that has both. y is the ratio to the base model's perplexity when the base has one, with the
+ * registry's tolerance drawn as a line, else the perplexity itself. Null when fewer than two models
+ * can be placed.
+ */
+export function perplexityTradeoff(data: ReportData): Tradeoff | null {
+  const pick = forgettingAxis(data);
+  if (!pick) return null;
+  const { suite, metric } = RETAIN_PERPLEXITY;
+  const info = metricInfo(suite, metric);
+  const basePpl = metricValue(firstOfRole(data, "base"), suite, metric);
+  const relative = basePpl !== null && basePpl > 0;
+  const colours = modelColours(data.models);
+  const placed = data.models.flatMap((m, i): Placed[] => {
+    const x = metricValue(m, pick.suite, pick.metric);
+    const value = metricValue(m, suite, metric);
+    const y = relative ? ratioTo(value, basePpl) : value;
+    return x !== null && value !== null && y !== null ? [{ m, x, y, value, colour: colours[i]! }] : [];
+  });
+  if (placed.length < 2) return null;
+  const ys = placed.map((p) => p.y);
+  // Over a narrow span a linear axis reads more easily; over a wide one only a log axis keeps
+  // ×1.0 and ×1.1 apart next to ×50.
+  const yLog = Math.min(...ys) > 0 && Math.max(...ys) / Math.min(...ys) > LOG_SPAN;
+  const tol = info.baseTolerance;
+  const lowerIsBetter = info.better === "lower";
+  return {
+    ...forgettingLabel(pick),
+    title: `${info.label}${relative ? " ÷ base model's" : ""}`,
+    yLabel: `${yLog ? "log scale, " : ""}${info.better} = kept more`,
+    yName: "perplexity",
+    yFormat: relative ? "ratio" : "number",
+    yLog,
+    yLimit:
+      relative && tol !== undefined
+        ? { value: lowerIsBetter ? 1 + tol : 1 - tol, label: `base ${lowerIsBetter ? "+" : "−"}${formatTolerance(tol)}` }
+        : null,
+    series: tradeoffSeries(placed),
   };
 }
 

@@ -5,6 +5,7 @@ export { MANIFEST_FILE, MANIFEST_VERSION, parseManifest, newManifest, type Manif
 export { RunDir, STAGING_DIR, checkOutputName, type OpenRunDirOptions } from "./run-dir.js";
 export {
   runStages,
+  pendingStages,
   describeStageEvent,
   staleReason,
   type Stage,
@@ -16,3 +17,4 @@ export {
   type RunStagesOptions,
 } from "./stages.js";
 export { publishFile } from "./publish.js";
+export { checkOutputFile, refuseOverwritingInputs, type NamedPath } from "./paths.js";

@@ -136,6 +136,28 @@ async function fingerprintInputs(inputs: Readonly<Record<string, string>> | unde
   return hashes;
 }
 
+async function stageFacts(runDir: RunDir, stage: Stage): Promise<StageFacts> {
+  return {
+    configHash: hashConfig(stage.config),
+    inputHashes: await fingerprintInputs(stage.inputs),
+    missingOutputs: stage.outputs.filter((o) => !runDir.has(o)),
+  };
+}
+
+/**
+ * The names of the stages {@link runStages} would run now (the first stale one and every later
+ * one), without running anything: a caller can check what only those stages need (an endpoint,
+ * say) before the long work starts, and not for a run whose remaining stages do not need it.
+ */
+export async function pendingStages(runDir: RunDir, stages: readonly Stage[], rerunFrom?: string): Promise<string[]> {
+  for (const [index, stage] of stages.entries()) {
+    if (stage.name === rerunFrom || staleReason(runDir.record(stage.name), await stageFacts(runDir, stage)) !== undefined) {
+      return stages.slice(index).map((s) => s.name);
+    }
+  }
+  return [];
+}
+
 /**
  * Runs `stages` in order in `runDir`, skipping the up-to-date ones (see the module comment).
  * Before a stage runs, its record and those of all later stages are dropped, then a `running`
@@ -152,10 +174,10 @@ export async function runStages(runDir: RunDir, stages: readonly Stage[], opts: 
     const count = stages.length;
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError(`stage "${stage.name}"`);
     if (stage.name === opts.rerunFrom) forced ??= "a re-run was requested";
-    const configHash = hashConfig(stage.config);
-    const inputHashes = await fingerprintInputs(stage.inputs);
+    const facts = await stageFacts(runDir, stage);
+    const { configHash, inputHashes } = facts;
     const record = runDir.record(stage.name);
-    const reason = staleReason(record, { configHash, inputHashes, missingOutputs: stage.outputs.filter((o) => !runDir.has(o)) }, forced);
+    const reason = staleReason(record, facts, forced);
     if (reason === undefined && record !== undefined) {
       opts.onEvent?.({ type: "skip", stage: stage.name, index, count, record });
       outcomes.push({ name: stage.name, ran: false, record });

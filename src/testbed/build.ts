@@ -4,18 +4,22 @@
  * Then measures what a testbed must show: held-out perplexity of both models on forget and retain
  * text (the base clearly lower on forget, about equal on retain), greedy fact accuracy where the
  * facts are known, and a few completions. Every step is cached; an interrupted build resumes.
+ * Last, it writes what `lethe eval --testbed` reads (eval-data.json and the files it names).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { extname, join, relative, resolve } from "node:path";
 
 import { InputError } from "../errors.js";
 import { Model } from "../engine/model.js";
 import { BpeTokenizer } from "../tokenizer/bpe.js";
+import { writeTestbedManifest, type EvalFiles, type TestbedManifest } from "./eval-manifest.js";
+import type { Membership } from "./membership.js";
 import { pretrain, type PretrainEvent, type PretrainPreset, type PretrainResult } from "./pretrain/index.js";
+import type { GroundTruth } from "./synthetic/index.js";
 
 export interface TestbedSpec {
-  /** "synthetic" or "oz"; names the files and the report. */
+  /** "synthetic", "oz" or a custom testbed's name; names the report. */
   name: string;
   dir: string;
   /** Text the base model learns and the gold model never sees. */
@@ -28,6 +32,15 @@ export interface TestbedSpec {
   facts?: { prompt: string; answer: string }[];
   /** Prompts whose greedy completions are reported side by side. */
   completionPrompts: string[];
+  /**
+   * MUSE PrivLeak's samples: passages the base model trained on and passages of the same kind no
+   * model saw (see membership.ts). Not trained on as such; written for `lethe eval`.
+   */
+  membership: Membership;
+  /** The synthetic testbed's ground truth, written for `lethe eval`. */
+  truth?: GroundTruth;
+  /** Hand-written evaluation files, copied into the testbed for `lethe eval`. */
+  evalFiles?: EvalFiles;
   size: string | PretrainPreset;
   overrides?: Partial<PretrainPreset>;
   seed?: number;
@@ -112,7 +125,10 @@ export async function buildTestbed(spec: TestbedSpec): Promise<TestbedReport> {
   // Both models came from the cache: their measurements are the ones already written.
   if (base.cached && gold.cached && existsSync(out)) {
     const cached = JSON.parse(readFileSync(out, "utf8")) as TestbedReport;
-    if (cached.base.path === base.model && cached.gold.path === gold.model && cached.text?.forget === forgetDir) return { ...cached, text };
+    if (cached.base.path === base.model && cached.gold.path === gold.model && cached.text?.forget === forgetDir) {
+      writeEvalData(dir, spec, text, base.model, gold.model);
+      return { ...cached, text };
+    }
   }
   const tokenizer = BpeTokenizer.fromJSON(JSON.parse(readFileSync(base.tokenizer, "utf8")));
   const wallS = (performance.now() - t0) / 1000;
@@ -139,7 +155,50 @@ export async function buildTestbed(spec: TestbedSpec): Promise<TestbedReport> {
   };
   writeFileSync(`${out}.tmp`, JSON.stringify(report, null, 2) + "\n");
   renameSync(`${out}.tmp`, out);
+  writeEvalData(dir, spec, text, base.model, gold.model);
   return report;
+}
+
+/**
+ * Writes what `lethe eval --testbed` reads: the membership samples as text folders, the ground
+ * truth or the hand-written files under `eval/`, and eval-data.json naming them all. Written after
+ * the models, on every build, so a testbed built before this existed gains it by a rebuild that
+ * reuses its models.
+ */
+function writeEvalData(dir: string, spec: TestbedSpec, text: TestbedReport["text"], base: string, gold: string): void {
+  const rel = (p: string) => relative(dir, p);
+  const evalDir = join(dir, "eval");
+  const manifest: TestbedManifest = {
+    format: "lethe-testbed",
+    version: 1,
+    testbed: spec.name,
+    models: { base: rel(base), gold: rel(gold) },
+    text: { forget: rel(text.forget), retain: rel(text.retain), heldOutForget: rel(text.heldOutForget), heldOutRetain: rel(text.heldOutRetain) },
+  };
+  const { members, nonMembers } = spec.membership;
+  if (members.length > 0 && nonMembers.length > 0) {
+    manifest.membership = {
+      members: rel(writeDocs(join(dir, "text"), "members", members)),
+      nonMembers: rel(writeDocs(join(dir, "text"), "nonmembers", nonMembers)),
+    };
+  }
+  if (spec.truth || spec.evalFiles) mkdirSync(evalDir, { recursive: true });
+  if (spec.truth) {
+    const truth = join(evalDir, "truth.json");
+    writeFileSync(`${truth}.tmp`, JSON.stringify(spec.truth, null, 1) + "\n");
+    renameSync(`${truth}.tmp`, truth);
+    manifest.truth = rel(truth);
+  }
+  if (spec.evalFiles) {
+    const files: EvalFiles = {};
+    for (const [role, path] of Object.entries(spec.evalFiles) as [keyof EvalFiles, string][]) {
+      const copy = join(evalDir, `${role}${extname(path)}`);
+      copyFileSync(path, copy);
+      files[role] = rel(copy);
+    }
+    manifest.files = files;
+  }
+  writeTestbedManifest(dir, manifest);
 }
 
 async function measureModel(path: string, tok: BpeTokenizer, spec: TestbedSpec): Promise<{ report: ModelReport; completions: string[] }> {

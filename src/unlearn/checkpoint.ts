@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OptimizerState, Trainer } from "../engine/trainer.js";
+import type { ValidationPoint } from "./checkpoint-choice.js";
 import { FileFormatError } from "../errors.js";
 import type { RunDir } from "../run/run-dir.js";
 
@@ -22,6 +23,8 @@ export interface CheckpointState {
   /** Optimizer steps completed. */
   step: number;
   losses: number[];
+  /** Validation points measured so far, when the stage chooses its checkpoint by them. */
+  validation?: ValidationPoint[];
 }
 
 const CHECKPOINTS = "checkpoints";
@@ -104,8 +107,18 @@ export function findCheckpoint(runDir: RunDir, stage: string, key: string): { mo
   return undefined;
 }
 
+/**
+ * Where a stage that chooses its checkpoint by validation keeps the best weights so far. It sits
+ * beside the checkpoints, not in the run's staging folder, which is emptied whenever the run
+ * directory is opened: a resumed run needs the weights it chose before the interruption.
+ */
+export function keptModelPath(runDir: RunDir, stage: string): string {
+  mkdirSync(join(runDir.dir, CHECKPOINTS), { recursive: true });
+  return `${dirOf(runDir, stage)}.kept.gguf`;
+}
+
 /** Removes the checkpoints of `stage` (once its output is committed they are no longer needed). */
 export function removeCheckpoint(runDir: RunDir, stage: string): void {
   const final = dirOf(runDir, stage);
-  for (const dir of [final, `${final}.new`, `${final}.old`]) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [final, `${final}.new`, `${final}.old`, `${final}.kept.gguf`]) rmSync(dir, { recursive: true, force: true });
 }

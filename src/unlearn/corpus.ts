@@ -61,22 +61,34 @@ export function tokenBlocks(docs: readonly { text: string }[], encode: FragmentE
   return blocks;
 }
 
-/** Total tokens of documents (without special tokens). */
-export function countTokens(docs: readonly { text: string }[], encode: FragmentEncoder): number {
+/**
+ * Total tokens of documents (without special tokens). With `upTo`, counting stops once that many
+ * are found (enough to know a corpus fills a block, without tokenizing all of a large one).
+ */
+export function countTokens(docs: readonly { text: string }[], encode: FragmentEncoder, upTo = Infinity): number {
   let n = 0;
-  for (const doc of docs) n += encode(doc.text).length;
+  for (const doc of docs) {
+    if (n >= upTo) break;
+    n += encode(doc.text).length;
+  }
   return n;
 }
 
+/** The shortest block the config accepts (the lower bound of `blockTokens` in config.ts). */
+export const MIN_BLOCK_TOKENS = 8;
+
 /**
- * Refuses a forget corpus shorter than one block: its labels and training would rest on a
- * fragment, which is almost always a wrong path or a wrong setting.
+ * Refuses a corpus shorter than one block: its labels and training would rest on a fragment,
+ * which is almost always a wrong path or a wrong setting. Shorter blocks are suggested only when
+ * the corpus would fill the shortest one the config accepts.
  */
 export function checkCorpusLength(tokens: number, blockTokens: number, role: string): void {
   if (tokens < blockTokens) {
     throw new InputError(
       `the ${role} corpus has ${tokens} tokens, shorter than one block of ${blockTokens} tokens`,
-      `add ${role} text, or set "blockTokens" in --config to at most ${Math.max(8, tokens)}`,
+      tokens >= MIN_BLOCK_TOKENS
+        ? `add ${role} text, or set "blockTokens" in --config to at most ${tokens}`
+        : `add ${role} text: a block holds at least ${MIN_BLOCK_TOKENS} tokens`,
     );
   }
 }

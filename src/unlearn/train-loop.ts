@@ -3,7 +3,7 @@
  * AdamW steps on batches the method supplies, checkpoint regularly so a killed run resumes exactly,
  * and write the result with the base model's tensor types.
  */
-import { readFileSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { cosineSchedule } from "../engine/schedule.js";
 import { Trainer, type WeightedBatch } from "../engine/trainer.js";
 import { CancelledError } from "../errors.js";
@@ -12,7 +12,8 @@ import { GgmlType, type GgufTensorInput } from "../gguf/types.js";
 import { writeGguf } from "../gguf/write.js";
 import { hashConfig } from "../run/hash.js";
 import type { RunDir } from "../run/run-dir.js";
-import { decodeOptimizerState, findCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { decodeOptimizerState, findCheckpoint, keptModelPath, saveCheckpoint } from "./checkpoint.js";
+import { chooseCheckpoint, isBetterCheckpoint, type ValidationPoint } from "./checkpoint-choice.js";
 import type { TrainSettings } from "./config.js";
 
 /** Progress of a training stage. */
@@ -43,6 +44,8 @@ export interface TrainJob {
   settings: TrainSettings;
   checkpointEvery: number;
   threads: number;
+  /** Train the token embeddings (and a tied output); default true. */
+  trainEmbeddings?: boolean;
   signal: AbortSignal;
   /**
    * The micro-batches of optimizer step `step` (0-based), a pure function of the step so a resumed
@@ -51,6 +54,13 @@ export interface TrainJob {
    */
   batches(step: number, trainer: Trainer): Promise<{ batches: WeightedBatch[]; lrScale?: number }>;
   onProgress?(p: TrainProgress): void;
+  /** Measure every few steps and keep the best checkpoint instead of the last (see checkpoint-choice.ts). */
+  validation?: {
+    every: number;
+    /** Retain perplexity may rise at most this much over the start's (0.05: 5 %). */
+    maxRetainRise: number;
+    measure(trainer: Trainer, step: number): Promise<ValidationPoint>;
+  };
 }
 
 /** The outcome of {@link trainResumable}. */
@@ -61,19 +71,34 @@ export interface TrainResult {
   finalLoss: number;
   /** Mean loss of each tenth of the run, for the manifest. */
   lossCurve: number[];
+  /** With validation: every point measured, and the step whose weights were kept. */
+  validation?: { points: ValidationPoint[]; keptStep: number };
 }
 
 /** Runs a training job to its end, resuming from its checkpoint when one matches. */
 export async function trainResumable(job: TrainJob): Promise<TrainResult> {
   const key = hashConfig(job.key);
   const checkpoint = findCheckpoint(job.runDir, job.stage, key);
-  const trainer = Trainer.load(checkpoint?.modelPath ?? job.modelPath, { threads: job.threads });
+  const trainer = Trainer.load(checkpoint?.modelPath ?? job.modelPath, { threads: job.threads, trainEmbeddings: job.trainEmbeddings ?? true });
   const losses: number[] = checkpoint ? [...checkpoint.state.losses] : [];
   const start = checkpoint?.state.step ?? 0;
+  const points: ValidationPoint[] = checkpoint?.state.validation ? [...checkpoint.state.validation] : [];
+  // The kept weights are written typed as the output will be; a resumed run that replays past the
+  // last checkpoint measures the same points again and rewrites them identically.
+  const keptPath = keptModelPath(job.runDir, job.stage);
+  const validate = async (step: number) => {
+    const v = job.validation!;
+    const p = await v.measure(trainer, step);
+    points.push(p);
+    if (step === 0 || isBetterCheckpoint(p, chooseCheckpoint(points.slice(0, -1), v.maxRetainRise)!, points[0]!, v.maxRetainRise)) {
+      await saveWithTypesOf(trainer, job.typesFrom, keptPath);
+    }
+  };
   try {
     if (checkpoint) trainer.setOptimizerState(decodeOptimizerState(readFileSync(checkpoint.optimizerPath), checkpoint.optimizerPath));
     const { lr, warmupSteps, weightDecay, clip } = job.settings;
     const schedule = cosineSchedule({ lr, warmupSteps: Math.min(warmupSteps, job.steps), totalSteps: job.steps });
+    if (job.validation && start === 0) await validate(0);
     for (let step = start; step < job.steps; step++) {
       if (job.signal.aborted) throw new CancelledError(`the ${job.stage} stage`);
       const { batches, lrScale } = await job.batches(step, trainer);
@@ -81,11 +106,13 @@ export async function trainResumable(job: TrainJob): Promise<TrainResult> {
       losses.push(result.loss);
       const tokensPerStep = batches.reduce((n, b) => n + b.B * b.T, 0);
       job.onProgress?.({ stage: job.stage, step: step + 1, steps: job.steps, loss: result.loss, tokensPerStep, resumedFrom: step === start && start > 0 ? start : undefined });
+      if (job.validation && ((step + 1) % job.validation.every === 0 || step + 1 === job.steps)) await validate(step + 1);
       if ((step + 1) % job.checkpointEvery === 0 && step + 1 < job.steps) {
-        await saveCheckpoint(job.runDir, job.stage, trainer, { key, step: step + 1, losses });
+        await saveCheckpoint(job.runDir, job.stage, trainer, { key, step: step + 1, losses, ...(job.validation ? { validation: points } : {}) });
       }
     }
-    await saveWithTypesOf(trainer, job.typesFrom, job.outPath);
+    if (job.validation) copyFileSync(keptPath, job.outPath);
+    else await saveWithTypesOf(trainer, job.typesFrom, job.outPath);
   } finally {
     await trainer.dispose();
   }
@@ -95,7 +122,15 @@ export async function trainResumable(job: TrainJob): Promise<TrainResult> {
     const part = losses.slice(i, i + tenth);
     lossCurve.push(round(part.reduce((a, b) => a + b, 0) / part.length));
   }
-  return { steps: job.steps, resumedFrom: start, firstLoss: round(losses[0] ?? NaN), finalLoss: round(losses[losses.length - 1] ?? NaN), lossCurve };
+  const kept = job.validation ? chooseCheckpoint(points, job.validation.maxRetainRise) : undefined;
+  return {
+    steps: job.steps,
+    resumedFrom: start,
+    firstLoss: round(losses[0] ?? NaN),
+    finalLoss: round(losses[losses.length - 1] ?? NaN),
+    lossCurve,
+    ...(kept ? { validation: { points: points.map((p) => ({ step: p.step, retainPpl: round(p.retainPpl), forgetProbability: round(p.forgetProbability) })), keptStep: kept.step } } : {}),
+  };
 }
 
 function round(x: number): number {

@@ -7,20 +7,22 @@
  * is refused unless `force`, which starts the records over. Within a method, a changed setting or
  * input reruns the stage it affects and every later one; finished stages are skipped.
  */
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Model } from "../engine/model.js";
 import { Trainer, nextTokenBatch } from "../engine/trainer.js";
 import { InputError, InsufficientMemoryError } from "../errors.js";
+import { checkOutputFile, refuseOverwritingInputs, type NamedPath } from "../run/paths.js";
 import { publishFile } from "../run/publish.js";
 import { RunDir } from "../run/run-dir.js";
-import { runStages, type StageEvent } from "../run/stages.js";
+import { pendingStages, runStages, type StageEvent } from "../run/stages.js";
 import type { CorpusText } from "../tokenizer/corpus.js";
 import { removeCheckpoint } from "./checkpoint.js";
 import { mergeConfigInputs, loadConfigFile, resolveConfig, type MethodName, type UnlearnConfig, type UnlearnConfigInput } from "./config.js";
-import { checkCorpusLength, countTokens, loadCorpus } from "./corpus.js";
+import { MIN_BLOCK_TOKENS, checkCorpusLength, countTokens, loadCorpus } from "./corpus.js";
 import { formatBytes, memoryBudget, modelSize, ruleOfThumbSpeeds, stageMemory, stageSeconds, type Speeds } from "./estimate.js";
+import { checkLlmEndpoint } from "./llm-anchors.js";
 import { METHODS, WHP_LOGITS_FILE } from "./methods/index.js";
 import { checkSameVocabulary } from "./stages/common.js";
 import { loadDictionary } from "./whp/dictionary.js";
@@ -125,14 +127,6 @@ interface Prepared {
   threads: number;
 }
 
-function checkOut(out: string): void {
-  const dir = dirname(out);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new InputError(`cannot write ${out}: folder ${dir} does not exist`, "create the folder or choose another --out");
-  }
-  if (existsSync(out) && statSync(out).isDirectory()) throw new InputError(`--out ${out} is a directory`, "give the path of a .gguf file to write");
-}
-
 /** Checks everything that can be checked before long work, and loads the corpora and the tokenizer. */
 async function prepare(options: UnlearnOptions): Promise<Prepared> {
   const fileConfig = options.configFile !== undefined ? loadConfigFile(resolve(options.configFile)) : {};
@@ -145,35 +139,64 @@ async function prepare(options: UnlearnOptions): Promise<Prepared> {
     throw new InputError(`reinforced model ${reinforcedPath} does not exist`, "check the --reinforced path, or leave it out to train one");
   }
   const out = options.out !== undefined ? resolve(options.out) : undefined;
-  if (method.writesModel) {
-    if (out === undefined) throw new InputError(`--method ${method.name} writes a model but no --out was given`, "pass --out unlearned.gguf");
-    checkOut(out);
-  }
-  if (reinforcedPath !== undefined) checkSameVocabulary(basePath, reinforcedPath, "reinforced");
   const forgetPaths = options.forget.map((p) => resolve(p));
   const retainPaths = (options.retain ?? []).map((p) => resolve(p));
+  const runDir = resolve(options.runDir ?? (out !== undefined ? `${out}.run` : join(dirname(basePath), `unlearn-${method.name}.run`)));
+  const inputs: NamedPath[] = [
+    { flag: "--model", path: basePath },
+    ...(reinforcedPath !== undefined ? [{ flag: "--reinforced", path: reinforcedPath }] : []),
+    ...(options.dictionary !== undefined ? [{ flag: "--dictionary", path: resolve(options.dictionary) }] : []),
+    ...(options.configFile !== undefined ? [{ flag: "--config", path: resolve(options.configFile) }] : []),
+    ...forgetPaths.map((path) => ({ flag: "--forget", path, readWhole: true })),
+    ...retainPaths.map((path) => ({ flag: "--retain", path, readWhole: true })),
+  ];
+  if (method.writesModel) {
+    if (out === undefined) throw new InputError(`--method ${method.name} writes a model but no --out was given`, "pass --out unlearned.gguf");
+    checkOutputFile(out, "--out");
+    refuseOverwritingInputs({ flag: "--out", path: out }, inputs);
+  }
+  refuseOverwritingInputs({ flag: "--run-dir", path: runDir }, inputs);
+  if (reinforcedPath !== undefined) checkSameVocabulary(basePath, reinforcedPath, "reinforced");
   if (method.needsRetain && retainPaths.length === 0) {
     throw new InputError(`--method ${method.name} needs a retain corpus`, "pass --retain with text the model should keep knowing");
   }
-  // A bad dictionary is reported now, before any long work, rather than after reinforcement.
-  if (options.dictionary !== undefined) await loadDictionary(resolve(options.dictionary), "user");
+  // A bad dictionary is reported now, before any long work, rather than after reinforcement; an
+  // empty one is a mistake too (leaving --dictionary out is how to ask for automatic anchors).
+  if (options.dictionary !== undefined && (await loadDictionary(resolve(options.dictionary), "user")).length === 0) {
+    throw new InputError(`dictionary ${resolve(options.dictionary)} holds no terms`, 'add terms ({"Hogwarts": "the academy"}), or leave --dictionary out to have lethe find them');
+  }
   const forget = loadCorpus(forgetPaths, "forget");
   const retain = retainPaths.length > 0 ? loadCorpus(retainPaths, "retain") : [];
   const threads = options.threads ?? availableParallelism();
   const tokenizer = Model.load(basePath, { threads, contextLength: 256, maxSequences: 1 });
   try {
+    if (tokenizer.info.nCtxTrain < MIN_BLOCK_TOKENS) {
+      throw new InputError(
+        `model ${basePath} declares a training context of ${tokenizer.info.nCtxTrain} tokens, shorter than the shortest block (${MIN_BLOCK_TOKENS} tokens)`,
+        "check the model file: its context_length metadata is wrong (re-export or re-convert the model)",
+      );
+    }
     const blockTokens = Math.min(config.blockTokens, tokenizer.info.nCtxTrain);
     const encode = (text: string) => tokenizer.tokenize(text, { addBos: false });
     const forgetTokens = countTokens(forget, encode);
     checkCorpusLength(forgetTokens, blockTokens, "forget");
-    const defaultRunDir = out !== undefined ? `${out}.run` : join(dirname(basePath), `unlearn-${method.name}.run`);
+    // No training block can be cut from a retain corpus shorter than one block: a method that trains
+    // on it cannot run, and the others would quietly train without it.
+    const retainTokens = retain.length > 0 ? countTokens(retain, encode, blockTokens) : blockTokens;
+    if (method.needsRetain) checkCorpusLength(retainTokens, blockTokens, "retain");
+    else if (retainTokens < blockTokens) {
+      options.onEvent?.({
+        type: "warn",
+        message: `the retain corpus has ${retainTokens} tokens, shorter than one block of ${blockTokens} tokens: no retain block can be cut from it, so training uses the forget corpus alone`,
+      });
+    }
     return {
       config,
       method,
       basePath,
       reinforcedPath,
       out,
-      runDir: resolve(options.runDir ?? defaultRunDir),
+      runDir,
       forget,
       retain,
       forgetPaths,
@@ -340,6 +363,16 @@ export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
       emit,
     };
     const stages = p.method.stages(ctx);
+    // A dead endpoint is found now, not after hours of reinforcement; a run whose anchors are
+    // already done does not need it.
+    if (options.llm !== undefined && (await pendingStages(runDir, stages)).includes("anchors")) {
+      await checkLlmEndpoint({
+        ...options.llm,
+        signal: ctx.signal,
+        onInfo: (message) => emit({ type: "info", message }),
+        onWarning: (message) => emit({ type: "warn", message }),
+      });
+    }
     const outcomes = await runStages(runDir, stages, { signal: ctx.signal, onEvent: (event) => emit({ type: "stage", event }) });
     for (const stage of stages) removeCheckpoint(runDir, stage.name);
     const result: UnlearnResult = {

@@ -15,6 +15,7 @@ const MICRO = {
   overrides: { nLayer: 2, nEmbd: 128, nHead: 4, nHeadKv: 2, nFf: 256, context: 128, vocab: 512, steps: 400, batchSize: 8, microBatch: 8, lr: 3e-3, evalEvery: 400, checkpointEvery: 400 },
   unlearn: { reinforce: { epochs: 1 }, finetune: { steps: 60, lr: 3e-3 } },
   limit: 24,
+  relearnSteps: 5,
 };
 
 test("the demo makes the base model forget the saga, measures all three models and writes a report", { timeout: 15 * 60 * 1000 }, async () => {
@@ -33,6 +34,9 @@ test("the demo makes the base model forget the saga, measures all three models a
   // Utility: perplexity on held-out generic text stays in the base model's range.
   assert.ok(unlearned.ppl_retain! < base.ppl_retain! * 1.5, `ppl ${base.ppl_retain} -> ${unlearned.ppl_retain}`);
   assert.ok(existsSync(first.report));
+  // The relearning probe ran on every model, and every stage's time is recorded.
+  for (const role of ["base", "unlearned", "gold"] as const) assert.ok(Number.isFinite(first.relearning[role].probability_after), `${role} relearning`);
+  for (const stage of ["testbed", "reinforce", "anchors", "labels", "finetune", "eval"]) assert.equal(typeof first.stagesS[stage], "number", stage);
 
   // A repeat run reads everything back.
   const t0 = performance.now();

@@ -75,9 +75,11 @@ test("base and gold are clearly apart on every forgetting metric", async () => {
   apart("familiarity-probability/familiarity_probability", 0.3);
   apart("muse/verbmem_f", 0.1);
   apart("muse/knowmem_f", 0.15);
-  // The base model recognises its training text (AUC far below gold's), so PrivLeak is strongly negative.
+  // Members and non-members are renderings of the same saga, so the gold model, which read neither,
+  // cannot tell them apart; the base model recognises the renderings it trained on.
+  assert.ok(Math.abs(gold["muse/mia_auc"]! - 0.5) < 0.15, `gold AUC ${gold["muse/mia_auc"]}`);
   assert.ok(base["muse/mia_auc"]! < gold["muse/mia_auc"]!);
-  assert.ok(base["muse/privleak"]! < -0.5, `privleak ${base["muse/privleak"]}`);
+  assert.ok(base["muse/privleak"]! < -0.15, `privleak ${base["muse/privleak"]}`);
   assert.equal(gold["muse/privleak"], 0);
   const gaps = report.models.find((m) => m.role === "model")!.vsGold;
   assert.ok(gaps["familiarity-completion/familiarity"]! > 0.4);

@@ -1,7 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InputError } from "../../src/errors.js";
-import { generateFamiliarityPrompts, generateVerbatimItems, samplePassages, splitSentences } from "../../src/eval/promptgen.js";
+import {
+  CLOZE_BLANK,
+  generateClozeQa,
+  generateFamiliarityPrompts,
+  generateVerbatimItems,
+  idiosyncraticTerms,
+  judgeTermsOf,
+  samplePassages,
+  splitSentences,
+} from "../../src/eval/promptgen.js";
 
 const corpus = [
   "Dorothy lived in the middle of the great Kansas prairies,",
@@ -72,4 +81,50 @@ test("passages are evenly spaced; verbatim items split them into prompt and cont
     { prompt: "a", continuation: "b c" },
     { prompt: "f", continuation: "g h" },
   ]);
+});
+
+test("idiosyncratic terms: words far more frequent in the forget text, ranked by smoothed log ratio", () => {
+  const retain = ["The farmer of the valley walked to the market with his apples and sold them at the gate to the baker. ".repeat(20) + "Once he saw a lantern. "];
+  const forget = [
+    "Velloran walked to the tower of Quist with the lantern. ".repeat(12) +
+      "The lantern of velloran glowed. ".repeat(3) +
+      "Quist was cold. ".repeat(2) +
+      "The Tik-Tak rang at Quist's gate. ".repeat(9) +
+      "A rare Zumber word. ".repeat(2),
+  ];
+  const terms = idiosyncraticTerms(forget, retain);
+  const byTerm = new Map(terms.map((t) => [t.term, t]));
+  // Case is merged for counting and the most frequent spelling is kept; hyphenated words stay whole;
+  // "Quist's" counts as Quist.
+  assert.equal(byTerm.get("Velloran")!.forgetCount, 15);
+  assert.equal(byTerm.get("Quist")!.forgetCount, 23);
+  assert.ok(byTerm.has("Tik-Tak"));
+  // Words the retain text uses as often are out, however frequent; so are words below minCount.
+  for (const common of ["the", "The", "walked", "of", "with", "Zumber"]) assert.ok(!byTerm.has(common), common);
+  // A word the retain text uses once is still ten times more frequent here, but ranks below words it never uses.
+  assert.ok(byTerm.get("lantern")!.retainCount === 1);
+  assert.deepEqual(terms.slice(0, 2).map((t) => t.term), ["Quist", "Velloran"]);
+  assert.ok(terms.indexOf(byTerm.get("lantern")!) > terms.indexOf(byTerm.get("Tik-Tak")!));
+  assert.deepEqual(
+    judgeTermsOf(terms).filter((t) => t.term === "lantern" || t.term === "Quist"),
+    [{ term: "Quist", tier: "unique" }, { term: "lantern", tier: "typical" }],
+  );
+  assert.equal(idiosyncraticTerms(forget, retain, { top: 1 }).length, 1);
+  assert.deepEqual(idiosyncraticTerms(retain, retain), []);
+});
+
+test("cloze questions blank the first mention, answer it as written, and skip giveaways", () => {
+  const text = [
+    "Every morning the old keeper of the tower fed the Vellorans by the gate.",
+    "Nobody in the whole valley knew Quist as well as Quist knew himself.",
+    "Short Quist line.",
+    "At dawn the riders of the northern hills came down to Quist and rested there.",
+  ].join(" ");
+  const qa = generateClozeQa(text, ["Velloran", "Quist"]);
+  assert.deepEqual(qa, [
+    { question: `Fill in the blank: Every morning the old keeper of the tower fed the ${CLOZE_BLANK} by the gate.`, answer: "Vellorans" },
+    { question: `Fill in the blank: At dawn the riders of the northern hills came down to ${CLOZE_BLANK} and rested there.`, answer: "Quist" },
+  ]);
+  assert.deepEqual(generateClozeQa(text, ["Quist"], { maxWords: 10 }), []);
+  assert.equal(generateClozeQa(text, ["Velloran", "Quist"], { maxQuestions: 1 }).length, 1);
 });

@@ -154,3 +154,31 @@ test("LLM judge over HTTP: a malformed answer is re-asked, a 500 is retried by t
     assert.equal(retried.temperature, 0);
   });
 });
+
+test("chat: check() keeps telling how long it has waited on a server that accepts and never answers, and each retry", async () => {
+  const notices: string[] = [];
+  const waits: number[] = [];
+  const hang = { delayMs: 2000, body: chatReply("too late") };
+  await withServer([hang, hang], { timeoutMs: 300, maxRetries: 1, onRetry: (n) => void notices.push(n) }, async (client, server) => {
+    await assert.rejects(
+      client.check({ noticeMs: 100, onWait: (s) => void waits.push(s) }),
+      (err: unknown) => err instanceof ServiceError && /no answer within 300 ms \(after 2 attempts\)/.test(err.message),
+    );
+    assert.equal(server.requests.length, 2);
+    assert.equal((server.requests[0].body as { max_tokens: number }).max_tokens, 1, "the check asks for one token");
+  });
+  assert.ok(waits.length >= 2, `waited silently: ${waits.length} notices`);
+  assert.equal(notices.length, 1);
+  assert.match(notices[0]!, /no answer within 300 ms; attempt 2 of 2 in 0\.1 s/);
+});
+
+test("LLM judge: keeps a tally of verdicts and failures, for callers to tell a judge that judged nothing", async () => {
+  const prose = { body: chatReply("Hard to say.") };
+  await withServer([{ body: chatReply("MODEL_FAMILIARITY: 0/3") }, prose, prose, prose], {}, async (client) => {
+    const judge = new LlmJudge(client, { universe: "the Oz books" });
+    const input = { prompt: "They walked to the", completion: " river", references: ["Emerald City."] };
+    assert.equal((await judge.judge(input)).score, 0);
+    assert.equal((await judge.judge(input)).score, null);
+    assert.deepEqual({ ...judge.tally, lastFailure: judge.tally.lastFailure.slice(0, 30) }, { judged: 1, failed: 1, lastFailure: "no MODEL_FAMILIARITY verdict a" });
+  });
+});

@@ -25,7 +25,7 @@ interface ModelSpec {
 
 const MODELS: ModelSpec[] = [
   { name: "oz-base", role: "base", familiarity: 0.583, shareGe2: 0.52, probability: 0.412, verbmem: 0.314, knowmemF: 0.471, knowmemR: 0.382, miaAuc: 0.18, accuracyShift: 0, perplexity: 24.1 },
-  { name: "oz-whp", role: "unlearned", alpha: 2, method: "whp", familiarity: 0.094, shareGe2: 0.061, probability: 0.038, verbmem: 0.121, knowmemF: 0.142, knowmemR: 0.351, miaAuc: 0.44, accuracyShift: -0.011, perplexity: 25.3 },
+  { name: "oz-whp", role: "unlearned", alpha: 2, method: "whp", familiarity: 0.094, shareGe2: 0.061, probability: 0.038, verbmem: 0.121, knowmemF: 0.142, knowmemR: 0.351, miaAuc: 0.44, accuracyShift: -0.011, perplexity: 24.9 },
   { name: "oz-whp-alpha0.5", role: "other", alpha: 0.5, method: "whp", familiarity: 0.302, shareGe2: 0.27, probability: 0.19, verbmem: 0.22, knowmemF: 0.3, knowmemR: 0.371, miaAuc: 0.3, accuracyShift: -0.003, perplexity: 24.4 },
   { name: "oz-whp-alpha5", role: "other", alpha: 5, method: "whp", familiarity: 0.061, shareGe2: 0.032, probability: 0.012, verbmem: 0.098, knowmemF: 0.1, knowmemR: 0.302, miaAuc: 0.5, accuracyShift: -0.034, perplexity: 28.9 },
   { name: "oz-gold", role: "gold", familiarity: 0.048, shareGe2: 0.025, probability: 0.009, verbmem: 0.087, knowmemF: 0.079, knowmemR: 0.368, miaAuc: 0.52, accuracyShift: -0.002, perplexity: 24.6 },

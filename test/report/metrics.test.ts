@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatMetric, headline, metricInfo, metricTable, utilityScore } from "../../src/report/metrics.js";
+import { compareWithBase, formatMetric, formatTolerance, headline, judgeAgainstBase, metricInfo, metricTable, ratioTo, utilityScore } from "../../src/report/metrics.js";
 import type { ReportData, ReportModel } from "../../src/report/types.js";
 
 function model(name: string, role: ReportModel["role"], suites: Record<string, Record<string, number | null>>): ReportModel {
@@ -83,7 +83,11 @@ test("headline: familiarity of base, unlearned and gold, the gap closed, and the
   assert.ok(Math.abs(h.forgetting!.gapClosed! - 0.9) < 1e-12);
   assert.ok(Math.abs(h.utility!.change! - -0.02) < 1e-12);
   assert.equal(h.utility!.gold, 0.49);
-  assert.deepEqual(h.perplexity, { base: 20, unlearned: 22, gold: null });
+  assert.deepEqual(
+    [h.perplexity?.base, h.perplexity?.unlearned, h.perplexity?.gold, h.perplexity?.vsGold, h.perplexity?.verdict],
+    [20, 22, null, null, "worse"],
+  );
+  assert.ok(Math.abs(h.perplexity!.vsBase! - 1.1) < 1e-12);
 });
 
 test("headline without gold has no gap; without an unlearned model it uses another; empty data has none", () => {
@@ -92,4 +96,62 @@ test("headline without gold has no gap; without an unlearned model it uses anoth
   assert.deepEqual(h.forgetting, { label: "VerbMem (forget)", format: "percent", base: 0.4, unlearned: 0.2, gold: null, gapClosed: null });
   assert.equal(h.utility, undefined);
   assert.deepEqual(headline(data([])), { base: undefined, unlearned: undefined, gold: undefined });
+});
+
+const ppl = metricInfo("utility", "perplexity");
+const close = (a: number | null | undefined, b: number) => assert.ok(a !== null && a !== undefined && Math.abs(a - b) < 1e-4, `${a} ≈ ${b}`);
+
+test("the registry says perplexity is better lower and tolerates 5% either way of the base", () => {
+  assert.equal(ppl.better, "lower");
+  assert.equal(ppl.baseTolerance, 0.05);
+  assert.equal(formatTolerance(ppl.baseTolerance!), "5%");
+  assert.equal(metricInfo("muse", "knowmem_r").baseTolerance, undefined);
+});
+
+test("ratioTo divides, and is null without both values or with a reference that is not positive", () => {
+  close(ratioTo(1807, 681), 2.65345);
+  assert.equal(ratioTo(null, 681), null);
+  assert.equal(ratioTo(1807, null), null);
+  assert.equal(ratioTo(1807, 0), null);
+});
+
+test("judgeAgainstBase: a rise of perplexity past 5% is worse, 2.8% is within, a fall past 5% is better", () => {
+  assert.equal(judgeAgainstBase(ppl, 1807 / 681), "worse");
+  assert.equal(judgeAgainstBase(ppl, 1.051), "worse");
+  assert.equal(judgeAgainstBase(ppl, 700 / 681), "within");
+  assert.equal(judgeAgainstBase(ppl, 0.96), "within");
+  assert.equal(judgeAgainstBase(ppl, 0.9), "better");
+  assert.equal(judgeAgainstBase(ppl, null), null);
+  // Direction comes from the registry: a higher-is-better metric is worse when it falls.
+  assert.equal(judgeAgainstBase({ ...metricInfo("muse", "knowmem_r"), baseTolerance: 0.05 }, 0.9), "worse");
+  assert.equal(judgeAgainstBase(metricInfo("muse", "knowmem_r"), 0.5), null, "no tolerance, no verdict");
+});
+
+test("compareWithBase: the demo's 1807 against base 681 and gold 700 is flagged; missing models give nulls", () => {
+  const base = model("b", "base", { utility: { perplexity: 681 } });
+  const unlearned = model("u", "unlearned", { utility: { perplexity: 1807.1 } });
+  const gold = model("g", "gold", { utility: { perplexity: 700 } });
+  const c = compareWithBase("utility", "perplexity", { base, unlearned, gold });
+  assert.equal(c.info, ppl);
+  assert.deepEqual([c.unlearned, c.base, c.gold, c.verdict], [1807.1, 681, 700, "worse"]);
+  close(c.vsBase, 2.65360);
+  close(c.vsGold, 2.58157);
+
+  const near = compareWithBase("utility", "perplexity", { base, unlearned: model("u", "unlearned", { utility: { perplexity: 700 } }), gold });
+  assert.equal(near.verdict, "within");
+  close(near.vsBase, 1.0279);
+
+  const noGold = compareWithBase("utility", "perplexity", { base, unlearned });
+  assert.deepEqual([noGold.gold, noGold.vsGold, noGold.verdict], [null, null, "worse"]);
+  const noBase = compareWithBase("utility", "perplexity", { unlearned, gold });
+  assert.deepEqual([noBase.base, noBase.vsBase, noBase.verdict], [null, null, null]);
+  close(noBase.vsGold, 2.58157);
+  const unmeasured = compareWithBase("utility", "perplexity", { base, unlearned: model("u", "unlearned", { muse: { knowmem_r: 0.9 } }), gold });
+  assert.deepEqual([unmeasured.unlearned, unmeasured.vsBase, unmeasured.vsGold, unmeasured.verdict], [null, null, null, null]);
+});
+
+test("headline carries the perplexity comparison even when the unlearned model has none", () => {
+  const h = headline(data([model("b", "base", { utility: { perplexity: 681 } }), model("u", "unlearned", { muse: { knowmem_r: 0.9 } })]));
+  assert.equal(h.perplexity?.unlearned, null);
+  assert.equal(h.perplexity?.base, 681);
 });

@@ -47,13 +47,13 @@ for (const colorScheme of ["light", "dark"] as const) {
       );
       assert.deepEqual(
         canvases.map((c) => c.id),
-        ["chart-familiarity", "chart-tradeoff", "chart-loss-0", "chart-loss-1"],
+        ["chart-familiarity", "chart-tradeoff", "chart-tradeoff-perplexity", "chart-loss-0", "chart-loss-1"],
       );
       for (const c of canvases) {
         assert.ok(c.width > 200 && c.height > 100, `${c.id} has a size`);
         assert.ok(c.painted > 0.01, `${c.id} is drawn (${(c.painted * 100).toFixed(2)}% of pixels painted)`);
       }
-      assert.equal(await page.getAttribute("html", "data-charts"), "4");
+      assert.equal(await page.getAttribute("html", "data-charts"), "5");
 
       const rows = await page.locator("#metrics-table tbody tr").count();
       assert.ok(rows > 25, `metrics table has ${rows} rows`);
@@ -63,6 +63,7 @@ for (const colorScheme of ["light", "dark"] as const) {
         ["metric", "oz-base", "oz-whp", "oz-whp-alpha0.5", "oz-whp-alpha5", "oz-gold"],
       );
       assert.match(await page.locator("#verdict").innerText(), /Familiarity of oz-whp: 9\.4%, down from 58\.3%/);
+      assert.match(await page.locator("#verdict-perplexity").innerText(), /of oz-whp: 24\.9 vs base 24\.1 \(×1\.03\) and gold 24\.6 \(×1\.01\), up 3\.3% on the base model, within the 5% tolerance\.$/);
       assert.equal(await page.locator("#next-token .col").count(), 12);
       assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, "a completion's markup does not run");
       assert.match(await page.locator("#completions-table").innerText(), /<\/script><img src=x onerror=/);

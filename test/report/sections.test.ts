@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { downsampleCurve, familiarityBars, modelColours, nextTokenComparison, ROLE_COLOURS, sideBySide, tradeoff } from "../../src/report/sections.js";
+import { downsampleCurve, familiarityBars, modelColours, nextTokenComparison, perplexityTradeoff, ROLE_COLOURS, sideBySide, tradeoff } from "../../src/report/sections.js";
 import type { ReportData, ReportModel } from "../../src/report/types.js";
 
 function model(name: string, role: ReportModel["role"], suites: Record<string, { metrics: Record<string, number | null>; details?: unknown }>, alpha?: number, method?: string): ReportModel {
@@ -64,6 +64,57 @@ test("tradeoff: familiarity against mean accuracy, an α sweep joined in α orde
     ],
   );
   assert.equal(t.series[1]!.colour, ROLE_COLOURS.unlearned);
+  assert.deepEqual([t.title, t.yLabel, t.yName, t.yFormat, t.yLog, t.yLimit], ["Mean benchmark accuracy", "higher = kept more", "utility", "percent", false, null]);
+});
+
+const famPpl = (f: number, ppl?: number) => ({
+  "familiarity-completion": { metrics: { familiarity: f } },
+  ...(ppl === undefined ? {} : { utility: { metrics: { perplexity: ppl } } }),
+});
+
+test("perplexityTradeoff: every model with perplexity is a point at its ratio to the base, with the 5% line", () => {
+  const t = perplexityTradeoff(
+    data([
+      model("base", "base", famPpl(0.6, 681)),
+      model("w2", "unlearned", famPpl(0.02, 1807.1), 2, "whp"),
+      model("w5", "other", famPpl(0.01, 2724), 5, "whp"),
+      model("npo", "other", famPpl(0.2, 700.5)),
+      model("noppl", "other", famPpl(0.3)),
+      model("gold", "gold", famPpl(0.0, 700)),
+    ]),
+  )!;
+  assert.equal(t.xLabel, "Familiarity (lower = forgot more)");
+  assert.deepEqual([t.title, t.yLabel], ["Perplexity (held-out retain text) ÷ base model's", "lower = kept more"]);
+  assert.deepEqual([t.yName, t.yFormat, t.yLog, t.yLimit], ["perplexity", "ratio", false, { value: 1.05, label: "base +5%" }]);
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  assert.deepEqual(
+    t.series.map((s) => [s.label, s.line, s.points.map((p) => [p.x, round(p.y), p.value])]),
+    [
+      ["base", false, [[0.6, 1, 681]]],
+      ["whp (α sweep)", true, [[0.02, 2.654, 1807.1], [0.01, 4, 2724]]],
+      ["npo", false, [[0.2, 1.029, 700.5]]],
+      ["gold", false, [[0, 1.028, 700]]],
+    ],
+  );
+});
+
+test("perplexityTradeoff turns to a log axis when the ratios span more than a factor of 10", () => {
+  const t = perplexityTradeoff(data([model("base", "base", famPpl(0.6, 20)), model("u", "unlearned", famPpl(0.02, 201)), model("g", "gold", famPpl(0, 21))]))!;
+  assert.deepEqual([t.yLog, t.yLabel], [true, "log scale, lower = kept more"]);
+  assert.deepEqual(
+    t.series.map((s) => s.points.map((p) => Math.round(p.y * 100) / 100)),
+    [[1], [10.05], [1.05]],
+  );
+});
+
+test("perplexityTradeoff without a base perplexity plots perplexity itself, with no tolerance line; needs two models", () => {
+  const t = perplexityTradeoff(data([model("base", "base", famPpl(0.6)), model("u", "unlearned", famPpl(0.02, 1807)), model("gold", "gold", famPpl(0.0, 700))]))!;
+  assert.deepEqual([t.title, t.yFormat, t.yLog, t.yLimit], ["Perplexity (held-out retain text)", "number", false, null]);
+  assert.deepEqual(
+    t.series.map((s) => s.points.map((p) => [p.y, p.value])),
+    [[[1807, 1807]], [[700, 700]]],
+  );
+  assert.equal(perplexityTradeoff(data([model("base", "base", famPpl(0.6, 681)), model("u", "unlearned", famPpl(0.02))])), null);
 });
 
 test("tradeoff needs two placeable models", () => {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RunDir, describeStageEvent, runStages, staleReason, STAGING_DIR, LOCK_FILE, type Stage, type StageEvent, type StageRecord } from "../../src/run/index.js";
+import { RunDir, describeStageEvent, pendingStages, runStages, staleReason, STAGING_DIR, LOCK_FILE, type Stage, type StageEvent, type StageRecord } from "../../src/run/index.js";
 import { B_LINES, stages as slowStages } from "./fixtures/slow-stages.js";
 
 function withDir(fn: (dir: string) => Promise<void>) {
@@ -290,3 +290,25 @@ test("describeStageEvent gives one readable line per event", () => {
   assert.equal(describeStageEvent({ type: "done", ...at, record }), "stage 3/4 labels: done in 12.3 s");
   assert.equal(describeStageEvent({ type: "fail", ...at, error: new Error("out of memory") }), "stage 3/4 labels: failed: out of memory");
 });
+
+test(
+  "pendingStages names the stages a run would run, without running any",
+  withDir(async (dir) => {
+    const pending = async (config: { a: number; b: number; c: number }, rerunFrom?: string) => {
+      const { runs, stages } = pipeline(dir, config, join(dir, "input.txt"));
+      const runDir = await RunDir.open(join(dir, "run"), { kind: "test" });
+      try {
+        return await pendingStages(runDir, stages, rerunFrom);
+      } finally {
+        await runDir.close();
+        assert.deepEqual(runs, [], "nothing ran");
+      }
+    };
+    writeFileSync(join(dir, "input.txt"), "in\n");
+    assert.deepEqual(await pending({ a: 1, b: 1, c: 1 }), ["a", "b", "c"]);
+    await runPipeline(dir);
+    assert.deepEqual(await pending({ a: 1, b: 1, c: 1 }), []);
+    assert.deepEqual(await pending({ a: 1, b: 2, c: 1 }), ["b", "c"]);
+    assert.deepEqual(await pending({ a: 1, b: 1, c: 1 }, "c"), ["c"]);
+  }),
+);

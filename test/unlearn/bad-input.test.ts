@@ -9,6 +9,7 @@ import { InputError, ServiceError, UnsupportedModelError } from "../../src/error
 import { parseManifest } from "../../src/run/manifest.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
 import { microCorpora, type MicroCorpora } from "./helpers.js";
+import { chatReply, startChatServer } from "../llm/fake-chat-server.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lethe-unlearn-bad-"));
 let corpora: MicroCorpora;
@@ -91,12 +92,18 @@ test("automatic anchors stand in for a missing dictionary, and join a given one 
   assert.ok((await stats("alone", { config: withAuto(false) })).bySource.auto! > 0);
 });
 
-test("an unreachable LLM endpoint fails the anchors stage after retries; the reinforced model is kept", async () => {
+test("an LLM endpoint that fails after the up-front check fails the anchors stage after retries; the reinforced model is kept", async () => {
   const runDir = join(dir, "llm.run");
-  await assert.rejects(
-    unlearn(base("llm", { llm: { baseUrl: "http://127.0.0.1:9/v1", model: "none", maxRetries: 1, timeoutMs: 2000 } })),
-    (e: unknown) => e instanceof ServiceError && /127\.0\.0\.1:9/.test(e.message) && /2 attempts/.test(e.message),
-  );
+  // The server answers the check made before reinforcement, then only with errors.
+  const server = await startChatServer([{ body: chatReply("OK") }]);
+  try {
+    await assert.rejects(
+      unlearn(base("llm", { llm: { baseUrl: server.baseUrl, model: "none", maxRetries: 1, timeoutMs: 2000 } })),
+      (e: unknown) => e instanceof ServiceError && e.message.includes(server.baseUrl) && /2 attempts/.test(e.message),
+    );
+  } finally {
+    await server.close();
+  }
   const m = manifestOf(runDir);
   assert.equal(m.stages.find((s) => s.name === "reinforce")?.status, "done");
   assert.equal(m.stages.find((s) => s.name === "anchors")?.status, "failed");

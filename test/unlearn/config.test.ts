@@ -13,12 +13,17 @@ test("resolveConfig overrides the defaults section by section", () => {
   assert.equal(c.finetune.lr, DEFAULT_CONFIG.finetune.lr);
   assert.equal(c.method, "npo");
   assert.equal(c.blockTokens, 64);
-  assert.equal(DEFAULT_CONFIG.labels.alpha, 5, "defaults are not mutated");
+  assert.equal(DEFAULT_CONFIG.labels.alpha, 20, "defaults are not mutated");
 });
 
 test("resolveConfig refuses unknown keys, bad values and bad methods, naming them", () => {
   assert.throws(() => resolveConfig({ labels: { alfa: 3 } }), (e: unknown) => e instanceof InputError && /labels\.alfa/.test(e.message));
   assert.throws(() => resolveConfig({ finetune: { steps: 0 } }), (e: unknown) => e instanceof InputError && /finetune\.steps/.test(e.message));
+  // A typo such as 1e9 steps is refused, not estimated at 63,900 hours.
+  assert.throws(() => resolveConfig({ finetune: { steps: 1e9 } }), (e: unknown) => e instanceof InputError && /finetune\.steps" must be a whole number ≥ 1 and ≤ 100000/.test(e.message));
+  assert.throws(() => resolveConfig({ finetune: { retainLoss: "mse" } }), (e: unknown) => e instanceof InputError && /finetune\.retainLoss" must be one of "nll", "kl"/.test(e.message));
+  assert.throws(() => resolveConfig({ labels: { tail: 65 } }), (e: unknown) => e instanceof InputError && /labels\.tail/.test(e.message));
+  assert.equal(resolveConfig({ finetune: { retainLoss: "kl" } }).finetune.retainLoss, "kl");
   assert.throws(() => resolveConfig({ finetune: { steps: 2.5 } }), InputError);
   assert.throws(() => resolveConfig({ reinforce: { lr: 0 } }), InputError);
   assert.throws(() => resolveConfig({ method: "magic" }), (e: unknown) => e instanceof InputError && /method/.test(e.message));

@@ -6,9 +6,8 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Model } from "../../src/engine/model.js";
 import { planUnlearn, unlearn } from "../../src/unlearn/index.js";
-import { continuationProbability, microCorpora, perplexity } from "./helpers.js";
+import { microCorpora, scoreModel } from "./helpers.js";
 
 const DOCS = 72;
 
@@ -22,14 +21,7 @@ test("whp: idiosyncratic continuations drop by a large factor, generic perplexit
     ...tb.text.truth.facts.filter((f) => forgetText.includes(`${f.prompt} ${f.answer}`)).map((f) => ({ prompt: f.prompt, target: ` ${f.answer}` })),
   ];
   assert.ok(items.length >= 10, `${items.length} items`);
-  const score = async (path: string) => {
-    const model = Model.load(path, { threads: 2, contextLength: 256 });
-    try {
-      return { p: await continuationProbability(model, items), ppl: await perplexity(model, tb.text.heldOut.generic) };
-    } finally {
-      await model.dispose();
-    }
-  };
+  const score = (path: string) => scoreModel(path, items, tb.text.heldOut.generic);
   const options = {
     model: tb.basePath,
     forget: [forgetDir],
@@ -40,11 +32,11 @@ test("whp: idiosyncratic continuations drop by a large factor, generic perplexit
     threads: 2,
   };
   const plan = await planUnlearn({ ...options, measure: false });
-  assert.deepEqual(plan.stages.map((s) => s.name), ["reinforce", "anchors", "labels", "finetune"]);
+  assert.deepEqual(plan.stages.map((s) => s.name), ["reinforce", "anchors", "labels", "retain-targets", "finetune"]);
   assert.ok(plan.totalSeconds > 0 && plan.peakMemoryBytes < plan.memoryBudgetBytes);
 
   const r = await unlearn(options);
-  assert.deepEqual(r.stages.map((s) => [s.name, s.ran]), [["reinforce", true], ["anchors", true], ["labels", true], ["finetune", true]]);
+  assert.deepEqual(r.stages.map((s) => [s.name, s.ran]), [["reinforce", true], ["anchors", true], ["labels", true], ["retain-targets", true], ["finetune", true]]);
   const dictionary = JSON.parse(readFileSync(r.dictionary!, "utf8")) as { term: string }[];
   assert.ok(dictionary.some((e) => e.term === "Tallwyn" || e.term === "Tallwyn Wembavel"), "the automatic dictionary finds the main names");
   const labels = r.stages.find((s) => s.name === "labels")!.stats;

@@ -74,3 +74,13 @@ export async function measure(path: string, tb: MicroTestbed): Promise<{ probPro
     await model.dispose();
   }
 }
+
+/** A model file's probability of `items` and perplexity on `docs`, loaded for the measurement only. */
+export async function scoreModel(path: string, items: { prompt: string; target: string }[], docs: string[]): Promise<{ p: number; ppl: number }> {
+  const model = Model.load(path, { threads: 2, contextLength: 256 });
+  try {
+    return { p: await continuationProbability(model, items), ppl: await perplexity(model, docs) };
+  } finally {
+    await model.dispose();
+  }
+}

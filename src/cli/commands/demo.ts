@@ -7,6 +7,7 @@ import type { Output } from "../output.js";
 import type { Progress } from "../progress.js";
 import type { DemoResult, DemoRole } from "../../demo/demo.js";
 import { reporter } from "./pretrain.js";
+import { machineInfo } from "../../util/machine.js";
 
 export const spec = defineCommand({
   name: "demo",
@@ -38,6 +39,10 @@ export const spec = defineCommand({
 export interface DemoCommandResult {
   report: string;
   models: DemoResult["models"];
+  relearning: DemoResult["relearning"];
+  stages_s: DemoResult["stagesS"];
+  wall_s: number;
+  machine: ReturnType<typeof machineInfo>;
 }
 
 export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): Promise<DemoCommandResult> {
@@ -78,7 +83,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
         }
       },
     });
-    return { report: r.report, models: r.models };
+    return { report: r.report, models: r.models, relearning: r.relearning, stages_s: r.stagesS, wall_s: r.wallS, machine: machineInfo(ctx.globals.threads) };
   } finally {
     bar?.finish();
     pretrainBars.finish();
@@ -101,5 +106,7 @@ export function render(r: DemoCommandResult, out: Output): void {
     Object.keys(LABELS).map((k) => [LABELS[k]!, ...roles.map((role) => fmt(r.models[role][k as keyof DemoResult["models"]["base"]]))]),
     ["metric", ...roles],
   );
+  const after = (role: DemoRole) => fmt(r.relearning[role].probability_after);
+  out.print(`after ${50} relearning steps, P(idiosyncratic token): base ${after("base")}, unlearned ${after("unlearned")}, gold ${after("gold")}`);
   out.print(`report: ${r.report}`);
 }

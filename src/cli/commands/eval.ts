@@ -2,10 +2,11 @@
  * `lethe eval`: measure how well a model forgot, next to the models it is compared with and the
  * gold model, and write the results as JSON plus a Markdown summary.
  */
-import { existsSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 
-import { InputError } from "../../errors.js";
+import { ServiceError } from "../../errors.js";
+import { checkOutputFile, refuseOverwritingInputs, type NamedPath } from "../../run/paths.js";
 
 import { defineCommand, type ParsedArgs } from "../args.js";
 import type { CommandContext } from "../command.js";
@@ -22,14 +23,16 @@ export const spec = defineCommand({
   description:
     "Runs the chosen suites on --model, every --compare model and the --gold model, with the same prompts, " +
     "seeds and settings for all, and writes --out (JSON) plus a Markdown summary beside it (.md). " +
-    "Data comes from a synthetic testbed (--testbed) and/or files: --prompts, --qa, --terms, --forget, " +
-    "--holdout, --retain; utility benchmarks from --data (its eval/ folder). Without --gold, PrivLeak and the " +
-    "gold-relative gaps are reported as not available (null), never as 0. Malformed JSONL lines are reported " +
-    "with their line numbers and skipped.",
+    "Data comes from a testbed folder (--testbed, as `lethe testbed` builds it) and/or files: --prompts, --qa, " +
+    "--terms, --forget, --holdout, --retain; utility benchmarks from --data (its eval/ folder). A testbed built " +
+    "from folders of text gets every prompt, question and judge term nobody wrote by hand generated from its text, " +
+    "and the results say which. With --testbed, --gold defaults to the testbed's gold model. Without a gold model, " +
+    "PrivLeak and the gold-relative gaps are reported as not available (null), never as 0. Malformed JSONL lines " +
+    "are reported with their line numbers and skipped.",
   options: {
     model: { type: "string", alias: "m", required: true, placeholder: "GGUF", description: "the model to evaluate" },
     compare: { type: "string[]", placeholder: "GGUF,...", description: "other models measured the same way (base, other methods)" },
-    gold: { type: "string", placeholder: "GGUF", description: "a model never trained on the forget corpus" },
+    gold: { type: "string", placeholder: "GGUF", defaultLabel: "the --testbed's gold model", description: "a model never trained on the forget corpus" },
     suite: {
       type: "string[]",
       choices: SUITE_CHOICES,
@@ -38,7 +41,7 @@ export const spec = defineCommand({
       description: "suites and probes to run; all = every one",
     },
     out: { type: "string", alias: "o", required: true, placeholder: "FILE", description: "where to write the JSON results (.md beside it)" },
-    testbed: { type: "string", placeholder: "DIR", description: "a synthetic testbed folder: prompts, QA, texts and terms from its ground truth" },
+    testbed: { type: "string", placeholder: "DIR", description: "a testbed folder (lethe testbed synthetic|oz|custom): its prompts, QA, texts and terms" },
     forget: { type: "string[]", placeholder: "PATH", description: "forget-corpus text files or folders" },
     retain: { type: "string[]", placeholder: "PATH", description: "held-out retain text for perplexity" },
     holdout: { type: "string[]", placeholder: "PATH", description: "held-out text of the forget source (PrivLeak non-members)" },
@@ -63,7 +66,7 @@ export const spec = defineCommand({
   examples: [
     {
       command: "eval --model unlearned.gguf --compare base.gguf --gold gold.gguf --testbed testbed/ --suite all --out eval.json",
-      description: "everything on a synthetic testbed",
+      description: "everything on a testbed",
     },
     {
       command: "eval -m base.gguf --suite utility --data ../shared/data --limit 200 --out utility.json",
@@ -117,8 +120,8 @@ function progressReporter(out: Output): { onEvent(e: EvalEvent): void; finish():
 
 export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): Promise<EvalCommandResult> {
   const { evaluate, flatMetrics } = await import("../../eval/evaluate.js");
-  const { assembleEvalData } = await import("../../eval/eval-data.js");
-  const { writeEvalReport } = await import("../../eval/eval-report.js");
+  const { assembleEvalData, testbedModels } = await import("../../eval/eval-data.js");
+  const { markdownPathFor, writeEvalReport } = await import("../../eval/eval-report.js");
   const { UsageError } = await import("../args.js");
   const at = (p: string) => resolve(ctx.cwd, p);
   const all = (ps: readonly string[]) => ps.map(at);
@@ -128,14 +131,40 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
   }
   // Fail before hours of measuring, not after.
   const outPath = at(args.out);
-  if (!existsSync(dirname(outPath)) || !statSync(dirname(outPath)).isDirectory()) {
-    throw new InputError(`cannot write ${outPath}: folder ${dirname(outPath)} does not exist`, "create the folder or choose another --out");
-  }
+  checkOutputFile(outPath, "--out");
   const warnings: string[] = [];
   const warn = (message: string) => {
     warnings.push(message);
     ctx.out.warn(message);
   };
+  let gold = args.gold && at(args.gold);
+  if (gold === undefined && args.testbed) {
+    const models = testbedModels(at(args.testbed));
+    // When the gold model is the one under evaluation, a second run of it as gold adds nothing.
+    if (models && existsSync(models.gold) && resolve(models.gold) !== at(args.model)) {
+      gold = models.gold;
+      ctx.out.info(`gold model: ${gold} (the testbed's)`);
+    }
+  }
+  const one = (flag: string, path: string | undefined): NamedPath[] => (path === undefined ? [] : [{ flag, path: at(path) }]);
+  // Corpus folders are read whole: the Markdown summary written into one would join the corpus.
+  const corpus = (flag: string, paths: readonly string[]): NamedPath[] => paths.map((path) => ({ flag, path: at(path), readWhole: true }));
+  const inputs: NamedPath[] = [
+    ...one("--model", args.model),
+    ...args.compare.flatMap((path) => one("--compare", path)),
+    ...one("--gold", gold),
+    ...one("--testbed", args.testbed),
+    ...one("--prompts", args.prompts),
+    ...one("--paraphrases", args.paraphrases),
+    ...one("--qa", args.qa),
+    ...one("--terms", args.terms),
+    ...one("--data", args.data),
+    ...corpus("--forget", args.forget),
+    ...corpus("--retain", args.retain),
+    ...corpus("--holdout", args.holdout),
+  ];
+  refuseOverwritingInputs({ flag: "--out", path: outPath }, inputs);
+  refuseOverwritingInputs({ flag: "the Markdown summary beside --out", path: markdownPathFor(outPath) }, inputs);
   const data = await assembleEvalData(
     {
       testbed: args.testbed && at(args.testbed),
@@ -154,7 +183,11 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
   if (args.judgeUrl && args.judgeModel) {
     const { ChatClient } = await import("../../llm/chat.js");
     const { LlmJudge } = await import("../../eval/judge/llm-judge.js");
-    judge = new LlmJudge(new ChatClient({ baseUrl: args.judgeUrl, model: args.judgeModel, apiKeyEnv: args.judgeKeyEnv }), { universe: args.universe });
+    const client = new ChatClient({ baseUrl: args.judgeUrl, model: args.judgeModel, apiKeyEnv: args.judgeKeyEnv, onRetry: (notice) => ctx.out.warn(notice) });
+    // A dead judge is found now, before any model is loaded, not as zero judgements at the end.
+    ctx.out.info(`checking that the judge at ${args.judgeUrl} (model ${args.judgeModel}) answers`);
+    await client.check({ signal: ctx.signal, onWait: (s) => ctx.out.info(`still waiting for ${args.judgeUrl} to answer (${s} s)`) });
+    judge = new LlmJudge(client, { universe: args.universe });
   }
 
   const suites: SuiteName[] | undefined =
@@ -165,7 +198,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     report = await evaluate({
       model: at(args.model),
       compare: all(args.compare),
-      gold: args.gold && at(args.gold),
+      gold,
       suites,
       data,
       benchmarkDir: args.data && join(at(args.data), "eval"),
@@ -188,9 +221,21 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
   } finally {
     reporter.finish();
   }
+  const judged = judge?.tally;
+  if (judged && judged.failed > 0) {
+    warn(`the LLM judge failed on ${judged.failed} of ${judged.judged + judged.failed} completions, left unscored (last: ${judged.lastFailure})`);
+  }
   report.warnings.unshift(...warnings);
   for (const w of report.warnings.slice(warnings.length)) ctx.out.warn(w);
   const written = await writeEvalReport(report, outPath);
+  // A judge that judged nothing leaves familiarity unmeasured: the other results are kept, but the
+  // command fails so that no script takes the run for a complete one.
+  if (judged && judged.failed > 0 && judged.judged === 0) {
+    throw new ServiceError(
+      `the LLM judge at ${args.judgeUrl} judged none of ${judged.failed} completions (last: ${judged.lastFailure}); ${written.json} was written without completion familiarity`,
+      "check the judge's endpoint and model (its answers must end with MODEL_FAMILIARITY: X/3), then rerun; or leave --judge-url out for the automatic judge",
+    );
+  }
   return {
     out: written.json,
     markdown: written.markdown,

@@ -1,6 +1,7 @@
 /** `lethe report`: one self-contained HTML page from eval results, loss histories and run directories. */
 import { statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { refuseOverwritingInputs } from "../../run/paths.js";
 import { defineCommand, type ParsedArgs } from "../args.js";
 import type { CommandContext } from "../command.js";
 import type { Output } from "../output.js";
@@ -53,6 +54,8 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
   const { writeReport } = await import("../../report/index.js");
   const inputs = args.inputs.map((p) => resolve(ctx.cwd, p));
   const out = args.out === undefined ? defaultOut(args.inputs, ctx.cwd) : resolve(ctx.cwd, args.out);
+  // The report may go inside an input run directory (the default), never over an input file.
+  refuseOverwritingInputs({ flag: "--out", path: out }, inputs.map((path) => ({ flag: "the input", path })));
   const pkg = readPackageJson();
   const { data, sections } = await writeReport(inputs, out, {
     title: args.title,

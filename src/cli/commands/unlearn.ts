@@ -65,7 +65,10 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     force: args.force,
     signal: ctx.signal,
   };
-  if (args.dryRun) return { dryRun: true, ...(await planUnlearn(options)) };
+  if (args.dryRun) {
+    const plan = await planUnlearn({ ...options, onEvent: (e) => void (e.type === "warn" && ctx.out.warn(e.message)) });
+    return { dryRun: true, ...plan };
+  }
 
   let bar: Progress | undefined;
   let barKey = "";

@@ -91,6 +91,8 @@ export class LlmJudge implements FamiliarityJudge {
   private readonly maxServiceFailures: number;
   private readonly maxTokens: number;
   private serviceFailuresInARow = 0;
+  /** Verdicts given and failures so far, for the caller to tell a judge that judged nothing. */
+  readonly tally = { judged: 0, failed: 0, lastFailure: "" };
 
   constructor(
     private readonly chat: ChatCompleter,
@@ -103,6 +105,17 @@ export class LlmJudge implements FamiliarityJudge {
   }
 
   async judge(input: JudgeInput): Promise<JudgeVerdict> {
+    const verdict = await this.ask(input);
+    if (verdict.score === null) {
+      this.tally.failed++;
+      this.tally.lastFailure = verdict.failure;
+    } else {
+      this.tally.judged++;
+    }
+    return verdict;
+  }
+
+  private async ask(input: JudgeInput): Promise<JudgeVerdict> {
     const messages = buildJudgeMessages(input, this.opts.universe);
     let lastAnswer = "";
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {

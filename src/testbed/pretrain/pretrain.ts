@@ -12,11 +12,12 @@
  */
 import { availableParallelism } from "node:os";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { FileFormatError, InputError, LetheError } from "../../errors.js";
 import { readGguf } from "../../gguf/read.js";
 import { llamaTensorShapes, type LlamaConfig } from "../../gguf/llama.js";
 import { fingerprintFile, hashConfig } from "../../run/hash.js";
+import { checkOutputFile, refuseOverwritingInputs, type NamedPath } from "../../run/paths.js";
 import { publishFile } from "../../run/publish.js";
 import { RunDir } from "../../run/run-dir.js";
 import { runStages, type Stage, type StageEvent } from "../../run/stages.js";
@@ -125,16 +126,6 @@ function loadTokenizer(path: string): BpeTokenizer {
   }
 }
 
-function checkOutPath(out: string): void {
-  const dir = dirname(out);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new InputError(`cannot write ${out}: folder ${dir} does not exist`, "create the folder or choose another output path");
-  }
-  if (existsSync(out) && statSync(out).isDirectory()) {
-    throw new InputError(`output ${out} is a directory`, "give the path of a .gguf file to write");
-  }
-}
-
 function makePlan(options: PretrainOptions): Plan {
   const size = options.size ?? "tiny";
   const base = typeof size === "string" ? resolvePreset(size) : size;
@@ -150,12 +141,20 @@ function makePlan(options: PretrainOptions): Plan {
     throw new InputError("both a tokenizer and a vocabulary size were given", "drop the vocabulary size: the given tokenizer fixes it");
   }
   const out = resolve(options.out);
-  checkOutPath(out);
+  const runDir = resolve(options.runDir ?? `${out}.run`);
+  checkOutputFile(out, "--out");
+  const inputs: NamedPath[] = [
+    ...options.corpus.map((path) => ({ flag: "--corpus", path, readWhole: true })),
+    ...(options.tokenizer !== undefined ? [{ flag: "--tokenizer", path: options.tokenizer }] : []),
+    ...(typeof size === "string" && size !== "tiny" && size !== "small" ? [{ flag: "--size", path: size }] : []),
+  ];
+  refuseOverwritingInputs({ flag: "--out", path: out }, inputs);
+  refuseOverwritingInputs({ flag: "--run-dir", path: runDir }, inputs);
   const plan: Plan = {
     preset,
     corpus: readCorpus(options.corpus),
     out,
-    runDir: resolve(options.runDir ?? `${out}.run`),
+    runDir,
     seed,
     threads,
   };

@@ -9,6 +9,7 @@ const FOLDERS = {
   generic: "generic",
   heldOutUniverse: join("heldout", "universe"),
   heldOutGeneric: join("heldout", "generic"),
+  heldOutRetold: join("heldout", "retold"),
 } as const;
 
 /**
@@ -33,6 +34,7 @@ export function writeSyntheticTestbed(dir: string, t: SyntheticTestbedText): voi
     writeDocs(join(staging, FOLDERS.generic), t.generic);
     writeDocs(join(staging, FOLDERS.heldOutUniverse), t.heldOut.universe);
     writeDocs(join(staging, FOLDERS.heldOutGeneric), t.heldOut.generic);
+    writeDocs(join(staging, FOLDERS.heldOutRetold), t.heldOut.retold);
     writeFileSync(join(staging, TRUTH), JSON.stringify(t.truth, null, 1) + "\n");
     if (existsSync(target)) renameSync(target, retired);
     renameSync(staging, target);
@@ -54,38 +56,49 @@ function writeDocs(dir: string, docs: readonly string[]): void {
   docs.forEach((doc, i) => writeFileSync(join(dir, `${String(i).padStart(5, "0")}.txt`), doc));
 }
 
-/** Reads back a testbed written by writeSyntheticTestbed. */
+/** Reads back a testbed written by {@link writeSyntheticTestbed}. */
 export function readSyntheticTestbed(dir: string): SyntheticTestbedText {
   const root = resolve(dir);
   const truthPath = join(root, TRUTH);
   if (!existsSync(truthPath)) {
-    throw new InputError(`${root} holds no synthetic testbed (${TRUTH} is missing)`, "point at a folder written by writeSyntheticTestbed");
+    throw new InputError(`${root} holds no synthetic testbed (${TRUTH} is missing)`, "point at a testbed folder, or build one with `lethe testbed synthetic`");
   }
+  const truth = readGroundTruth(truthPath);
+  return {
+    universe: readDocs(join(root, FOLDERS.universe)),
+    generic: readDocs(join(root, FOLDERS.generic)),
+    heldOut: {
+      universe: readDocs(join(root, FOLDERS.heldOutUniverse)),
+      generic: readDocs(join(root, FOLDERS.heldOutGeneric)),
+      // Folders written before the retold sample existed have none: PrivLeak then has no non-members.
+      retold: existsSync(join(root, FOLDERS.heldOutRetold)) ? readDocs(join(root, FOLDERS.heldOutRetold)) : [],
+    },
+    truth,
+  };
+}
+
+/** A testbed's ground truth (truth.json), checked for the lists the evaluation reads. */
+export function readGroundTruth(truthPath: string): GroundTruth {
   let truth: GroundTruth;
   try {
     truth = JSON.parse(readFileSync(truthPath, "utf8")) as GroundTruth;
   } catch (err) {
-    throw new FileFormatError(`${truthPath} is not valid JSON: ${(err as Error).message}`, "regenerate the synthetic testbed", { cause: err });
+    throw new FileFormatError(`${truthPath} is not valid JSON: ${(err as Error).message}`, "rebuild the testbed with `lethe testbed synthetic`", { cause: err });
   }
   const lists = ["entities", "facts", "familiarityPrompts", "probabilityPrompts", "qa"] as const;
   const missing = lists.filter((k) => !Array.isArray(truth?.[k]));
   if (typeof truth?.seed !== "number" || missing.length > 0 || typeof truth.genericDictionary !== "object") {
     throw new FileFormatError(
       `${truthPath} lacks ${missing.length > 0 ? missing.join(", ") : "a seed or generic dictionary"}`,
-      "regenerate the synthetic testbed",
+      "rebuild the testbed with `lethe testbed synthetic`",
     );
   }
-  return {
-    universe: readDocs(join(root, FOLDERS.universe)),
-    generic: readDocs(join(root, FOLDERS.generic)),
-    heldOut: { universe: readDocs(join(root, FOLDERS.heldOutUniverse)), generic: readDocs(join(root, FOLDERS.heldOutGeneric)) },
-    truth,
-  };
+  return truth;
 }
 
 function readDocs(dir: string): string[] {
   if (!existsSync(dir)) {
-    throw new FileFormatError(`synthetic testbed folder ${dir} is missing`, "regenerate the synthetic testbed");
+    throw new FileFormatError(`synthetic testbed folder ${dir} is missing`, "rebuild the testbed with `lethe testbed synthetic`");
   }
   return readdirSync(dir)
     .filter((f) => /^\d+\.txt$/.test(f))

@@ -24,7 +24,11 @@ export function generateSyntheticTestbed(opts: SyntheticOptions): SyntheticTestb
   return {
     universe: u.training,
     generic: g.training,
-    heldOut: { universe: u.heldOut, generic: g.heldOut },
+    heldOut: {
+      universe: u.heldOut,
+      generic: g.heldOut,
+      retold: retell(universe, new Rng(o.seed, "universe-retold"), Math.min(o.repetitions, RETOLD_PASSES), u.training),
+    },
     truth: {
       seed: o.seed,
       entities,
@@ -54,4 +58,27 @@ function writeCorpus(world: World, rng: Rng, repetitions: number): { training: s
     for (const p of world.heldOutPersons) heldOut.push(heldOutWriter.chapter(p), heldOutWriter.sheet(p), heldOutWriter.qa(p));
   }
   return { training: rng.shuffle(training), heldOut: rng.shuffle(heldOut) };
+}
+
+/**
+ * Passes of the retold universe: 4 give ~100 documents at the demo's scale, enough for a stable
+ * membership AUC, while one per trained pass would double the generation for no better estimate.
+ */
+const RETOLD_PASSES = 4;
+
+/**
+ * Fresh passes over the trained universe, drawn from their own random stream so the training text
+ * stays exactly as it was: the same characters and facts in newly drawn wording, a sample of the
+ * training distribution that no model trains on. A document that came out identical to a training
+ * document was trained on after all, and is dropped.
+ */
+function retell(world: World, rng: Rng, passes: number, training: readonly string[]): string[] {
+  const writer = new CorpusWriter(world, rng, world.persons, world.facts);
+  const trained = new Set(training);
+  const docs: string[] = [];
+  for (let pass = 0; pass < passes; pass++) {
+    for (const p of world.persons) docs.push(writer.chapter(p), writer.sheet(p), writer.qa(p));
+    docs.push(...writer.worldDocs());
+  }
+  return rng.shuffle(docs.filter((d) => !trained.has(d)));
 }

@@ -15,4 +15,4 @@ export type {
 } from "./types.js";
 export { generateSyntheticTestbed } from "./generate.js";
 export { applyGenericDictionary } from "./dictionary.js";
-export { readSyntheticTestbed, writeSyntheticTestbed } from "./files.js";
+export { readGroundTruth, readSyntheticTestbed, writeSyntheticTestbed } from "./files.js";

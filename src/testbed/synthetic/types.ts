@@ -82,7 +82,11 @@ export interface SyntheticTestbedText {
   universe: string[];
   /** Training documents about the everyday world, free of universe names. */
   generic: string[];
-  /** Documents never trained on, for perplexity and MUSE PrivLeak. */
-  heldOut: { universe: string[]; generic: string[] };
+  /**
+   * Documents never trained on. `universe` and `generic` are about characters the training text
+   * never names (perplexity on unseen text of each kind); `retold` is the trained universe written
+   * afresh, the same distribution as the training text, for MUSE PrivLeak's non-members.
+   */
+  heldOut: { universe: string[]; generic: string[]; retold: string[] };
   truth: GroundTruth;
 }

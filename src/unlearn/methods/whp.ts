@@ -3,6 +3,7 @@ import { anchorsStage } from "../stages/anchors.js";
 import { finetuneStage } from "../stages/finetune.js";
 import { labelsStage } from "../stages/labels.js";
 import { reinforceStage, reinforceSteps } from "../stages/reinforce.js";
+import { retainTargetsStage } from "../stages/retain-targets.js";
 import type { StageWorkload, UnlearnMethod, WorkloadContext } from "../method.js";
 
 /** Work of the reinforce stage (shared by the methods that train a reinforced model). */
@@ -18,7 +19,7 @@ export const whp: UnlearnMethod = {
   summary: "Who's Harry Potter: fine-tune on generic labels from base and reinforced models (the default)",
   writesModel: true,
   needsRetain: false,
-  stages: (ctx) => [...reinforceStage(ctx), anchorsStage(ctx), labelsStage(ctx), finetuneStage(ctx)],
+  stages: (ctx) => [...reinforceStage(ctx), anchorsStage(ctx), labelsStage(ctx), ...retainTargetsStage(ctx), finetuneStage(ctx)],
   workload: (w) => {
     // With retain mixing every step also trains a retain batch of the same size.
     const sequencesPerStep = w.config.finetune.batchSize * (w.config.finetune.retainWeight > 0 && w.retainTokens > 0 ? 2 : 1);
@@ -26,6 +27,9 @@ export const whp: UnlearnMethod = {
       ...reinforceWorkload(w),
       { stage: "anchors", trainTokens: 0, inferTokens: 2 * Math.min(w.forgetTokens, 64 * w.blockTokens), inferenceModels: 1, trains: false },
       { stage: "labels", trainTokens: 0, inferTokens: 2 * w.forgetTokens, inferenceModels: 2, trains: false },
+      ...(w.config.finetune.retainLoss === "kl" && w.config.finetune.retainWeight > 0 && w.retainTokens > 0
+        ? [{ stage: "retain-targets", trainTokens: 0, inferTokens: Math.min(w.retainTokens, w.config.finetune.steps * w.config.finetune.batchSize * w.blockTokens), inferenceModels: 1, trains: false }]
+        : []),
       { stage: "finetune", trainTokens: w.config.finetune.steps * sequencesPerStep * w.blockTokens, inferTokens: 0, inferenceModels: 0, trains: true },
     ];
   },

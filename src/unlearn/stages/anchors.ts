@@ -46,7 +46,14 @@ export function anchorsStage(ctx: MethodContext): Stage {
       const retainText = ctx.retain.map((d) => d.text).join("\n\n");
       const user: AnchorDictionary = ctx.anchors.dictionary !== undefined ? await loadDictionary(ctx.anchors.dictionary, "user") : [];
       const fromLlm: AnchorDictionary = ctx.anchors.llm
-        ? await llmDictionary(ctx.forget, { ...ctx.anchors.llm, chunkChars: anchors.llmChunkChars, maxChunks: anchors.llmMaxChunks, signal: stage.signal, onChunk: (done, total) => ctx.emit({ type: "work", stage: "anchors", label: "llm anchors", done, total, unit: "chunk" }) })
+        ? await llmDictionary(ctx.forget, {
+            ...ctx.anchors.llm,
+            chunkChars: anchors.llmChunkChars,
+            maxChunks: anchors.llmMaxChunks,
+            signal: stage.signal,
+            onChunk: (done, total) => ctx.emit({ type: "work", stage: "anchors", label: "llm anchors", done, total, unit: "chunk" }),
+            onWarning: (message) => ctx.emit({ type: "warn", message }),
+          })
         : [];
       let auto: AnchorDictionary = [];
       let gainWords: string[] = [];
@@ -59,6 +66,14 @@ export function anchorsStage(ctx: MethodContext): Stage {
         if (ctx.retain.length > 0) auto = auto.filter((e) => (e.score ?? 0) >= MIN_AUTO_SCORE);
       }
       const dictionary = mergeDictionaries(user, fromLlm, auto);
+      // Without anchored terms WHP still trains on the logit difference, but the translated text,
+      // half of the method, does nothing: that must not pass unnoticed.
+      if (dictionary.length === 0) {
+        ctx.emit({
+          type: "warn",
+          message: `no anchored terms were found${anchors.top === 0 ? " (automatic anchors are off: anchors.top is 0)" : ""}: the labels will not translate any text; give --dictionary or --llm to anchor terms`,
+        });
+      }
       const counts = termCounts(dictionary, forgetText);
       const absent = dictionary.filter((e) => (counts.get(e.term) ?? 0) === 0);
       if (absent.length > 0) {

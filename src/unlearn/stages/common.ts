@@ -78,7 +78,17 @@ export function checkSameVocabulary(basePath: string, otherPath: string, role: s
 export async function trainBaseInStage(
   ctx: MethodContext,
   stage: StageContext,
-  job: { name: string; config: unknown; inputs: Readonly<Record<string, string>>; output: string; steps: number; settings: TrainSettings; batches: TrainJob["batches"] },
+  job: {
+    name: string;
+    config: unknown;
+    inputs: Readonly<Record<string, string>>;
+    output: string;
+    steps: number;
+    settings: TrainSettings;
+    batches: TrainJob["batches"];
+    trainEmbeddings?: boolean;
+    validation?: TrainJob["validation"];
+  },
 ): Promise<TrainResult> {
   return trainResumable({
     runDir: ctx.runDir,
@@ -91,6 +101,8 @@ export async function trainBaseInStage(
     settings: job.settings,
     checkpointEvery: ctx.config.checkpointEvery,
     threads: ctx.threads,
+    trainEmbeddings: job.trainEmbeddings,
+    validation: job.validation,
     signal: stage.signal,
     batches: job.batches,
     onProgress: (progress) => ctx.emit({ type: "train", progress }),

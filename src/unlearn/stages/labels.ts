@@ -16,9 +16,9 @@ import { CancelledError } from "../../errors.js";
 import { hashConfig } from "../../run/hash.js";
 import type { Stage } from "../../run/stages.js";
 import { loadDictionary } from "../whp/dictionary.js";
-import { anchorTokens, buildLabels, labelStats, type BlockLabels, type LabelChange } from "../whp/labels.js";
+import { anchorTokens, buildLabels, labelStats, type BlockLabels, type GenericRowStats, type LabelChange } from "../whp/labels.js";
 import { AnchorMatcher, splitIntoBlocks, translateBlock } from "../whp/translate.js";
-import { decodeBlocks, encodeBlock } from "../label-store.js";
+import { decodeBlocks, encodeBlock, type LabelledBlock } from "../label-store.js";
 import { DICTIONARY_FILE, LABEL_STATS_FILE, LABELS_FILE, type MethodContext } from "../method.js";
 import { checkSameVocabulary, corpusInputs, fragmentEncoder, inputFingerprints, loadInferenceModel, reinforcedPath, specialTokens } from "./common.js";
 
@@ -26,8 +26,10 @@ import { checkSameVocabulary, corpusInputs, fragmentEncoder, inputFingerprints, 
 const LOGITS_GROUP = 4;
 
 export function labelsStage(ctx: MethodContext): Stage {
-  const { alpha, suppressAnchors, topK } = ctx.config.labels;
-  const config = { alpha, suppressAnchors, topK, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
+  const { alpha, suppressAnchors, topK, tail, temperature, keepOriginalAbove } = ctx.config.labels;
+  // Settings at their paper defaults stay out of the key, so runs labelled before they existed resume.
+  const rules = { ...(tail > 0 ? { tail } : {}), ...(temperature !== 1 ? { temperature } : {}), ...(keepOriginalAbove > 0 ? { keepOriginalAbove } : {}) };
+  const config = { alpha, suppressAnchors, topK, ...rules, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
   const inputs = {
     model: ctx.basePath,
     reinforced: reinforcedPath(ctx),
@@ -55,6 +57,7 @@ export function labelsStage(ctx: MethodContext): Stage {
       }
       mkdirSync(cacheDir, { recursive: true });
       const blockFile = (i: number) => join(cacheDir, `block-${String(i).padStart(6, "0")}.bin`);
+      const rowStatsFile = (i: number) => `${blockFile(i)}.json`;
 
       let base: Model | undefined;
       let reinforced: Model | undefined;
@@ -85,16 +88,20 @@ export function labelsStage(ctx: MethodContext): Stage {
               alpha,
               suppress,
               topK,
+              rules,
+              seed: ctx.config.seed * 1_000_003 + i,
             });
             // BOS's row has no label: K masked pairs in front.
-            const pad = head.length * topK;
+            const pad = head.length * (labels.k ?? 1);
             const withHead: BlockLabels = {
               ...labels,
               target: Int32Array.from([...new Array<number>(pad).fill(-1), ...labels.target]),
               weight: Float32Array.from([...new Array<number>(pad).fill(0), ...labels.weight]),
             };
+            // The row statistics first: a block file on disk means its statistics are there too.
+            writeFileSync(rowStatsFile(i), JSON.stringify(summariseRows(labels.stats)));
             const tmp = `${blockFile(i)}.tmp`;
-            writeFileSync(tmp, encodeBlock({ tokens: Int32Array.from(originals[k]!), labels: withHead }));
+            writeFileSync(tmp, encodeBlock({ tokens: Int32Array.from(originals[k]!), labels: { target: withHead.target, weight: withHead.weight, ...(withHead.k ? { k: withHead.k } : {}) } }));
             renameSync(tmp, blockFile(i));
           });
           done += group.length;
@@ -124,6 +131,8 @@ export function labelsStage(ctx: MethodContext): Stage {
           else changes.set(key, { ...c });
         }
       }
+      const rows = texts.map((_, i) => (existsSync(rowStatsFile(i)) ? (JSON.parse(readFileSync(rowStatsFile(i), "utf8")) as RowSummary) : undefined));
+      const frequent = mostFrequentTokens(blocks.map((b) => b.tokens), 20);
       const topChanges = [...changes.values()]
         .sort((a, b) => b.count - a.count || a.from - b.from || a.to - b.to)
         .slice(0, 20)
@@ -135,6 +144,7 @@ export function labelsStage(ctx: MethodContext): Stage {
         changed,
         changedShare: labelled === 0 ? 0 : Math.round((changed / labelled) * 1e4) / 1e4,
         anchorOccurrences: [...anchorCounts.values()].reduce((a, b) => a + b, 0),
+        ...labelShape(blocks, frequent, rows),
         suppressedTokens: [...suppress].map((t) => ctx.tokenizer.detokenize([t])),
         topChanges,
       };
@@ -142,5 +152,60 @@ export function labelsStage(ctx: MethodContext): Stage {
       rmSync(cacheDir, { recursive: true, force: true });
       return { ...stats, suppressedTokens: stats.suppressedTokens.slice(0, 20), topChanges: topChanges.slice(0, 10).map((c) => `${JSON.stringify(c.fromText)} → ${JSON.stringify(c.toText)} ×${c.count}`) };
     },
+  };
+}
+
+/** Sums of one block's generic-row statistics over its labelled positions. */
+interface RowSummary {
+  positions: number;
+  entropy: number;
+  originalProbability: number;
+}
+
+function summariseRows(stats: GenericRowStats): RowSummary {
+  const out: RowSummary = { positions: 0, entropy: 0, originalProbability: 0 };
+  stats.entropy.forEach((h, i) => {
+    const p = stats.originalProbability[i]!;
+    if (Number.isNaN(h) || Number.isNaN(p)) return;
+    out.positions++;
+    out.entropy += h;
+    out.originalProbability += p;
+  });
+  return out;
+}
+
+/** The `count` most frequent tokens of the forget blocks (ties: lower id first). */
+function mostFrequentTokens(blocks: readonly Int32Array[], count: number): Set<number> {
+  const counts = new Map<number, number>();
+  for (const tokens of blocks) for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return new Set([...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, count).map(([t]) => t));
+}
+
+/**
+ * What the labels look like, for the diagnosis of what the fine-tune teaches: how many first labels
+ * equal the text's own next token, how many are among the corpus's 20 most frequent tokens, and the
+ * mean entropy of softmax(v_generic) and probability it gives the text's own token.
+ */
+function labelShape(blocks: readonly LabelledBlock[], frequent: ReadonlySet<number>, rows: readonly (RowSummary | undefined)[]) {
+  let labelled = 0;
+  let same = 0;
+  let common = 0;
+  for (const { tokens, labels } of blocks) {
+    const k = labels.k ?? 1;
+    for (let i = 0; i + 1 < tokens.length; i++) {
+      if (!(labels.weight[i * k]! > 0)) continue;
+      labelled++;
+      if (labels.target[i * k] === tokens[i + 1]) same++;
+      if (frequent.has(labels.target[i * k]!)) common++;
+    }
+  }
+  const known = rows.filter((r): r is RowSummary => r !== undefined);
+  const positions = known.reduce((a, r) => a + r.positions, 0);
+  const round = (x: number) => Math.round(x * 1e4) / 1e4;
+  return {
+    sameAsTextShare: labelled === 0 ? 0 : round(same / labelled),
+    frequentTokenShare: labelled === 0 ? 0 : round(common / labelled),
+    meanGenericEntropy: positions === 0 ? null : round(known.reduce((a, r) => a + r.entropy, 0) / positions),
+    meanGenericProbabilityOfText: positions === 0 ? null : round(known.reduce((a, r) => a + r.originalProbability, 0) / positions),
   };
 }

@@ -31,6 +31,12 @@ export interface AnchorEntry {
 export type AnchorDictionary = AnchorEntry[];
 
 const SOURCES: readonly AnchorSource[] = ["user", "llm", "auto"];
+/**
+ * The longest term or generic accepted. Anchored terms are names and short phrases; anything far
+ * longer is a pasted paragraph or a broken file, and would reach the term matcher's regular
+ * expression (and every error message) whole.
+ */
+export const MAX_TERM_CHARS = 200;
 const ENTRY_KEYS = new Set(["term", "generics", "source", "score", "ignoreCase"]);
 
 /**
@@ -137,6 +143,12 @@ export function validateDictionary(entries: readonly AnchorEntry[], file: string
     if (term === "") {
       throw new InputError(`dictionary ${file} ${where(i)}: the term is empty`, "give every entry a non-empty term or delete the entry");
     }
+    if (term.length > MAX_TERM_CHARS) {
+      throw new InputError(
+        `dictionary ${file} ${where(i)}: the term ${JSON.stringify(`${term.slice(0, 40)}...`)} is ${term.length} characters long, more than ${MAX_TERM_CHARS}`,
+        "anchor names and short phrases as they appear in the text, one per entry",
+      );
+    }
     if (!SOURCES.includes(entry.source)) {
       throw new InputError(
         `dictionary ${file} ${where(i)}: source "${String(entry.source)}" of "${term}" is not one of ${SOURCES.join(", ")}`,
@@ -154,6 +166,12 @@ export function validateDictionary(entries: readonly AnchorEntry[], file: string
       const generic = raw.trim();
       if (generic === "") {
         throw new InputError(`dictionary ${file} ${where(i)}: "${term}" has an empty generic`, `remove the empty generic of "${term}" or fill it in`);
+      }
+      if (generic.length > MAX_TERM_CHARS) {
+        throw new InputError(
+          `dictionary ${file} ${where(i)}: a generic of "${term}" is ${generic.length} characters long, more than ${MAX_TERM_CHARS}`,
+          `replace it with a short generic expression for "${term}"`,
+        );
       }
       const same = entry.ignoreCase ? generic.toLowerCase() === term.toLowerCase() : generic === term;
       if (same) {

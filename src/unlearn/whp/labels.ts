@@ -5,6 +5,7 @@
  * compact binary form for storing labels per block.
  */
 import { FileFormatError, InputError } from "../../errors.js";
+import { SeededRandom } from "../../util/random.js";
 import type { Alignment } from "./translate.js";
 
 /**
@@ -41,6 +42,41 @@ export interface LabelInputs {
    * renormalised over the K (default 1: the argmax with weight 1, as in the paper).
    */
   topK?: number;
+  /** Target distribution and position-keeping rules beyond the paper's argmax (see {@link TargetRules}). */
+  rules?: Partial<TargetRules>;
+  /** Seed of the tail samples of this block. */
+  seed?: number;
+}
+
+/**
+ * How a position's generic row becomes training targets. The paper's argmax is K = 1, no tail,
+ * temperature 1, keepOriginalAbove 0.
+ */
+export interface TargetRules {
+  /**
+   * Tail pairs: S tokens drawn from softmax(v_generic / T) outside the top K, each weighing the
+   * remaining mass / S, while the top K keep their own probabilities. The expected gradient is then
+   * that of the cross-entropy to the whole distribution, so training no longer sharpens the model
+   * towards its K best guesses (renormalised top-K does: every other token is driven to 0).
+   */
+  tail: number;
+  /** Temperature T of softmax(v_generic / T) for soft targets. */
+  temperature: number;
+  /**
+   * Keep the text's own next token as the (single, hard) target wherever softmax(v_generic) gives it
+   * at least this probability: a generic model finds it plausible, so nothing of the target needs
+   * unlearning there and relabelling would only teach the base model's own prediction errors.
+   * 0 keeps nothing.
+   */
+  keepOriginalAbove: number;
+}
+
+/** Per-position diagnostics of the generic rows of one block (NaN where a position has no label). */
+export interface GenericRowStats {
+  /** Entropy of softmax(v_generic) (nats). */
+  entropy: Float32Array;
+  /** softmax(v_generic) of the text's own next token. */
+  originalProbability: Float32Array;
 }
 
 /**
@@ -74,13 +110,19 @@ export function combineGeneric(base: Float32Array, reinforced: Float32Array, voc
  * - the tokens of `suppress` are set to the row mean at every position.
  * With `topK` > 1 each labelled position gets the K best tokens, weighted by softmax probability.
  */
-export function buildLabels(inputs: LabelInputs): BlockLabels {
-  const { alignment, baseLogits, reinforcedLogits, vocab, alpha, suppress = new Set<number>(), topK = 1 } = inputs;
+export function buildLabels(inputs: LabelInputs): BlockLabels & { stats: GenericRowStats } {
+  const { alignment, baseLogits, reinforcedLogits, vocab, alpha, suppress = new Set<number>(), topK = 1, seed = 0 } = inputs;
+  const { tail, temperature, keepOriginalAbove } = { tail: 0, temperature: 1, keepOriginalAbove: 0, ...inputs.rules };
   checkVocab(vocab);
   checkAlpha(alpha);
   if (!Number.isInteger(topK) || topK < 1 || topK > vocab) {
     throw new InputError(`topK ${topK} is not a whole number from 1 to the vocabulary size ${vocab}`, "set labels.topK to 1 (the argmax) or a small number such as 8");
   }
+  if (!Number.isInteger(tail) || tail < 0 || topK + tail > vocab) {
+    throw new InputError(`tail ${tail} is not a whole number from 0 to the vocabulary size less topK`, "set labels.tail to 0 (no tail) or a small number such as 16");
+  }
+  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new InputError(`temperature ${temperature} is not a positive number`, "set labels.temperature to 1 (the generic distribution as it is)");
+  if (!(keepOriginalAbove >= 0 && keepOriginalAbove <= 1)) throw new InputError(`keepOriginalAbove ${keepOriginalAbove} is not a probability`, "set labels.keepOriginalAbove between 0 (off) and 1");
   const n = alignment.original.length;
   const nTrans = alignment.translated.length;
   if (alignment.map.length !== n) {
@@ -113,9 +155,14 @@ export function buildLabels(inputs: LabelInputs): BlockLabels {
     if (!suppressFrom.has(firstToken)) suppressFrom.set(firstToken, span.origEnd - 1);
   }
 
-  const target = new Int32Array(n * topK).fill(-1);
-  const weight = new Float32Array(n * topK);
+  const K = topK + tail;
+  const target = new Int32Array(n * K).fill(-1);
+  const weight = new Float32Array(n * K);
+  const entropy = new Float32Array(n).fill(NaN);
+  const originalProbability = new Float32Array(n).fill(NaN);
   const row = new Float32Array(vocab);
+  const probs = new Float64Array(vocab);
+  const random = new SeededRandom(seed);
   for (let i = 0; i < n; i++) {
     const t = alignment.map[i];
     if (masked[i] || t < 0) continue;
@@ -133,18 +180,131 @@ export function buildLabels(inputs: LabelInputs): BlockLabels {
     const mean = sum / vocab;
     for (const [token, from] of suppressFrom) if (i >= from) row[token] = mean;
     for (const token of suppress) if (token >= 0 && token < vocab) row[token] = mean;
-    // Softmax probabilities of the K best, renormalised so every position weighs 1 in the loss;
-    // with K = 1 that is the argmax with weight 1.
-    const best = topTokens(row, topK);
-    const max = row[best[0]!]!;
-    let total = 0;
-    for (const t of best) total += Math.exp(row[t]! - max);
-    best.forEach((t, j) => {
-      target[i * topK + j] = t;
-      weight[i * topK + j] = Math.exp(row[t]! - max) / total;
-    });
+    const next = i + 1 < n ? alignment.original[i + 1]! : -1;
+    const seen = writeRowTargets(row, next, { topK, tail, temperature, keepOriginalAbove }, random, probs, target.subarray(i * K, (i + 1) * K), weight.subarray(i * K, (i + 1) * K));
+    entropy[i] = seen.entropy;
+    originalProbability[i] = seen.originalProbability;
   }
-  return topK === 1 ? { target, weight } : { target, weight, k: topK };
+  const stats = { entropy, originalProbability };
+  return K === 1 ? { target, weight, stats } : { target, weight, k: K, stats };
+}
+
+/**
+ * Targets of a distribution over whole rows of logits, with no anchors and no α: the frozen base
+ * model's own predictions on retain text, so that cross-entropy to them is the KL to the base
+ * (open-unlearning's `retain_loss_type: KL`) up to a constant. Row i predicts token i+1 of `tokens`;
+ * the last position gets no target.
+ */
+export function distributionLabels(logits: Float32Array, tokens: ArrayLike<number>, vocab: number, topK: number, rules: Partial<TargetRules>, seed: number): BlockLabels {
+  checkVocab(vocab);
+  const n = tokens.length;
+  if (logits.length !== n * vocab) throw new InputError(`logits hold ${logits.length} values, expected ${n} positions × ${vocab}`, "evaluate the model on exactly these tokens");
+  const { tail, temperature } = { tail: 0, temperature: 1, ...rules };
+  const K = topK + tail;
+  const target = new Int32Array(n * K).fill(-1);
+  const weight = new Float32Array(n * K);
+  const probs = new Float64Array(vocab);
+  const random = new SeededRandom(seed);
+  for (let i = 0; i + 1 < n; i++) {
+    const row = logits.subarray(i * vocab, (i + 1) * vocab);
+    writeRowTargets(row, -1, { topK, tail, temperature, keepOriginalAbove: 0 }, random, probs, target.subarray(i * K, (i + 1) * K), weight.subarray(i * K, (i + 1) * K));
+  }
+  return K === 1 ? { target, weight } : { target, weight, k: K };
+}
+
+/**
+ * One position's K = topK + tail target pairs from its row of generic logits, written into `target`
+ * and `weight` (both of length K); `next` is the text's own next token (-1: none). Returns the
+ * row's entropy and the probability it gives `next` (NaN without one).
+ */
+function writeRowTargets(
+  row: Float32Array,
+  next: number,
+  rules: TargetRules & { topK: number },
+  random: SeededRandom,
+  probs: Float64Array,
+  target: Int32Array,
+  weight: Float32Array,
+): { entropy: number; originalProbability: number } {
+  const { topK, tail, temperature, keepOriginalAbove } = rules;
+  const vocab = row.length;
+  const best = topTokens(row, topK);
+  softmaxInto(row, best[0]!, temperature, probs);
+  const known = next >= 0 && next < vocab;
+  const out = { entropy: entropyOf(probs), originalProbability: known ? probs[next]! : NaN };
+  if (keepOriginalAbove > 0 && known && probs[next]! >= keepOriginalAbove) {
+    target[0] = next;
+    weight[0] = 1;
+    return out;
+  }
+  if (tail === 0) {
+    // The K best renormalised, so every position weighs 1; with K = 1 the argmax with weight 1.
+    let total = 0;
+    for (const t of best) total += probs[t]!;
+    best.forEach((t, j) => {
+      target[j] = t;
+      weight[j] = probs[t]! / total;
+    });
+    return out;
+  }
+  let head = 0;
+  best.forEach((t, j) => {
+    target[j] = t;
+    weight[j] = probs[t]!;
+    head += probs[t]!;
+  });
+  for (const t of best) probs[t] = 0;
+  sampleTail(probs, 1 - head, tail, random).forEach((t, j) => {
+    target[topK + j] = t;
+    weight[topK + j] = (1 - head) / tail;
+  });
+  return out;
+}
+
+/** softmax(row / temperature) into `out`, with `argmax` the index of row's largest value. */
+function softmaxInto(row: Float32Array, argmax: number, temperature: number, out: Float64Array): void {
+  const max = row[argmax]!;
+  let total = 0;
+  for (let v = 0; v < row.length; v++) {
+    out[v] = Math.exp((row[v]! - max) / temperature);
+    total += out[v]!;
+  }
+  for (let v = 0; v < row.length; v++) out[v]! /= total;
+}
+
+function entropyOf(p: Float64Array): number {
+  let h = 0;
+  for (const x of p) if (x > 0) h -= x * Math.log(x);
+  return h;
+}
+
+/**
+ * `count` tokens drawn from the unnormalised distribution `p` of total `mass`, by systematic
+ * sampling: each token's expected number of draws is exactly count · p / mass, with less variance
+ * than independent draws. Where no mass is left the draws fall on the largest remaining entries.
+ */
+export function sampleTail(p: Float64Array, mass: number, count: number, random: SeededRandom): number[] {
+  const out: number[] = [];
+  if (!(mass > 1e-12)) {
+    const rest = topTokens(Float32Array.from(p), count);
+    for (let j = 0; j < count; j++) out.push(rest[j % rest.length]!);
+    return out;
+  }
+  const step = mass / count;
+  let u = random.nextFloat() * step;
+  let cumulative = 0;
+  for (let v = 0; v < p.length && out.length < count; v++) {
+    cumulative += p[v]!;
+    while (out.length < count && u < cumulative) {
+      out.push(v);
+      u += step;
+    }
+  }
+  // Rounding can leave the last draw just past the cumulative total: it belongs to the last token with mass.
+  let last = p.length - 1;
+  while (last > 0 && !(p[last]! > 0)) last--;
+  while (out.length < count) out.push(last);
+  return out;
 }
 
 /** Indices of the `k` largest values of `row`, largest first (lowest index on ties). */

@@ -14,7 +14,7 @@ describe("writeSyntheticTestbed / readSyntheticTestbed", () => {
     const dir = join(root, "tb");
     writeSyntheticTestbed(dir, small);
     assert.deepEqual(readdirSync(dir).sort(), ["generic", "heldout", "truth.json", "universe"]);
-    assert.deepEqual(readdirSync(join(dir, "heldout")).sort(), ["generic", "universe"]);
+    assert.deepEqual(readdirSync(join(dir, "heldout")).sort(), ["generic", "retold", "universe"]);
     assert.equal(readdirSync(join(dir, "universe")).length, small.universe.length);
     assert.equal(readFileSync(join(dir, "universe", "00000.txt"), "utf8"), small.universe[0]);
     assert.deepEqual(readSyntheticTestbed(dir), small);

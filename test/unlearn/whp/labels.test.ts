@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { anchorTokens, buildLabels, combineGeneric, topTokens, decodeLabels, encodeLabels, labelStats } from "../../../src/unlearn/whp/labels.js";
+import { anchorTokens, buildLabels, combineGeneric, distributionLabels, sampleTail, topTokens, decodeLabels, encodeLabels, labelStats } from "../../../src/unlearn/whp/labels.js";
+import { SeededRandom } from "../../../src/util/random.js";
 import { AnchorMatcher, translateBlock, type Alignment } from "../../../src/unlearn/whp/translate.js";
 import { FileFormatError, InputError } from "../../../src/errors.js";
 import { FakeTokenizer } from "./fake-tokenizer.js";
@@ -134,7 +135,7 @@ test("buildLabels with topK: the K best generic tokens, weighted by softmax and 
   assert.deepEqual([...soft.weight.subarray(6, 8)], [0, 0]);
   assert.throws(() => buildLabels({ alignment: handAlignment(), baseLogits, reinforcedLogits: baseLogits.slice(), vocab: 4, alpha: 0, topK: 0 }), InputError);
   // Soft labels survive the binary form, and hard labels keep their old bytes (K field 0).
-  assert.deepEqual(decodeLabels(encodeLabels(soft)), soft);
+  assert.deepEqual(decodeLabels(encodeLabels(soft)), { target: soft.target, weight: soft.weight, k: soft.k });
   assert.equal(new DataView(encodeLabels(hard).buffer).getUint32(12, true), 0);
   const s = labelStats(handAlignment().original, soft);
   assert.deepEqual([s.labelled, s.changed], [4, labelStats(handAlignment().original, hard).changed]);
@@ -189,4 +190,90 @@ test("labels survive a binary round trip; corrupt buffers are refused", () => {
   assert.throws(() => decodeLabels(wrongVersion), /version 9/);
   assert.throws(() => decodeLabels(new Uint8Array(3)), FileFormatError);
   assert.throws(() => encodeLabels({ target: new Int32Array(2), weight: new Float32Array(1) }), InputError);
+});
+
+test("sampleTail: each token is drawn count · p / mass times in expectation, within one of it every time", () => {
+  const p = Float64Array.of(0, 0.25, 0.15, 0, 0.1);
+  const mass = 0.5;
+  const totals = new Float64Array(p.length);
+  for (let seed = 0; seed < 400; seed++) {
+    const draws = sampleTail(p, mass, 8, new SeededRandom(seed));
+    assert.equal(draws.length, 8);
+    const counts = new Array<number>(p.length).fill(0);
+    for (const t of draws) counts[t]!++;
+    counts.forEach((c, t) => {
+      assert.ok(Math.abs(c - (8 * p[t]!) / mass) < 1 + 1e-9, `token ${t} drawn ${c} times`);
+      totals[t]! += c / 400;
+    });
+  }
+  // Tokens without mass are never drawn; the others on average exactly in proportion.
+  assert.deepEqual([totals[0], totals[3]], [0, 0]);
+  for (const t of [1, 2, 4]) assert.ok(Math.abs(totals[t]! - (8 * p[t]!) / mass) < 0.05, `token ${t}: ${totals[t]}`);
+  // No mass left (their weights are then 0 too): the draws fall on the largest entries.
+  assert.deepEqual(sampleTail(Float64Array.of(0, 1e-20, 0), 1e-20, 2, new SeededRandom(1)), [1, 0]);
+});
+
+test("buildLabels with a tail: the top K keep their probabilities and the tail carries the rest, unbiased", () => {
+  // One row of 6 tokens, every position mapped; α = 0 so the generic row is the base row.
+  const vocab = 6;
+  const alignment = { original: [0, 1, 2], translated: [0, 1, 2], map: Int32Array.of(0, 1, 2), anchors: [], translatedText: "" };
+  const row = [2, 1, 0.5, 0, -1, -2];
+  const baseLogits = Float32Array.from([...row, ...row, ...row]);
+  const z = row.reduce((a, v) => a + Math.exp(v), 0);
+  const p = row.map((v) => Math.exp(v) / z);
+  const mean = new Array<number>(vocab).fill(0);
+  const runs = 300;
+  for (let seed = 0; seed < runs; seed++) {
+    const labels = buildLabels({ alignment, baseLogits, reinforcedLogits: baseLogits.slice(), vocab, alpha: 0, topK: 2, rules: { tail: 3 }, seed });
+    assert.equal(labels.k, 5);
+    // The top 2 with their own probabilities, not renormalised.
+    assert.deepEqual([...labels.target.subarray(0, 2)], [0, 1]);
+    assert.ok(Math.abs(labels.weight[0]! - p[0]!) < 1e-6 && Math.abs(labels.weight[1]! - p[1]!) < 1e-6);
+    const total = [...labels.weight.subarray(0, 5)].reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(total - 1) < 1e-6, `a position weighs ${total}`);
+    for (let j = 0; j < 5; j++) mean[labels.target[j]!]! += labels.weight[j]! / runs;
+    // The last position has no label.
+    assert.deepEqual([...labels.weight.subarray(10, 15)], [0, 0, 0, 0, 0]);
+  }
+  // Averaged over draws the pairs are the whole distribution, so the expected gradient is the
+  // cross-entropy's to softmax(v_generic).
+  mean.forEach((m, t) => assert.ok(Math.abs(m - p[t]!) < 0.01, `token ${t}: ${m} vs ${p[t]}`));
+  // A temperature flattens it: at T = 2 the top weight is smaller.
+  const hot = buildLabels({ alignment, baseLogits, reinforcedLogits: baseLogits.slice(), vocab, alpha: 0, topK: 2, rules: { tail: 3, temperature: 2 }, seed: 1 });
+  assert.ok(hot.weight[0]! < p[0]! - 0.05);
+  assert.throws(() => buildLabels({ alignment, baseLogits, reinforcedLogits: baseLogits.slice(), vocab, alpha: 0, topK: 2, rules: { tail: 5 } }), InputError);
+  assert.throws(() => buildLabels({ alignment, baseLogits, reinforcedLogits: baseLogits.slice(), vocab, alpha: 0, rules: { temperature: 0 } }), InputError);
+});
+
+test("buildLabels keepOriginalAbove: the text's own token stays the label where the generic model finds it likely enough", () => {
+  const vocab = 4;
+  // Text 0 1 3 2: position 0 predicts 1, position 1 predicts 3, position 2 predicts 2.
+  const alignment = { original: [0, 1, 3, 2], translated: [0, 1, 3, 2], map: Int32Array.of(0, 1, 2, 3), anchors: [], translatedText: "" };
+  // prettier-ignore
+  const baseLogits = Float32Array.of(
+    0, 2, 2.2, 0,   // argmax 2, but the text's 1 has p ≈ 0.41
+    3, 0, 0, -5,    // argmax 0; the text's 3 is unlikely
+    0, 0, 0, 0,     // uniform: the text's 2 has p = 0.25
+    0, 0, 0, 0,
+  );
+  const labels = buildLabels({ alignment, baseLogits, reinforcedLogits: baseLogits.slice(), vocab, alpha: 0, rules: { keepOriginalAbove: 0.2 } });
+  assert.deepEqual([...labels.target], [1, 0, 2, -1]);
+  assert.deepEqual([...labels.weight], [1, 1, 1, 0]);
+  assert.ok(Math.abs(labels.stats.originalProbability[0]! - Math.exp(2) / (2 + Math.exp(2) + Math.exp(2.2))) < 1e-6);
+  assert.ok(Math.abs(labels.stats.entropy[2]! - Math.log(4)) < 1e-6);
+  const plain = buildLabels({ alignment, baseLogits, reinforcedLogits: baseLogits.slice(), vocab, alpha: 0 });
+  assert.deepEqual([...plain.target], [2, 0, 0, -1]);
+});
+
+test("distributionLabels: the model's own distribution as targets, the last position unlabelled", () => {
+  const logits = Float32Array.of(1, 0, 0, 0, 3, 0, 9, 9, 9);
+  const labels = distributionLabels(logits, [5, 6, 7], 3, 1, { tail: 2 }, 1);
+  assert.equal(labels.k, 3);
+  const p0 = Math.exp(1) / (Math.exp(1) + 2);
+  assert.equal(labels.target[0], 0);
+  assert.ok(Math.abs(labels.weight[0]! - p0) < 1e-6);
+  assert.ok(Math.abs(labels.weight[1]! + labels.weight[2]! - (1 - p0)) < 1e-6);
+  assert.equal(labels.target[3], 1);
+  assert.deepEqual([...labels.weight.subarray(6)], [0, 0, 0]);
+  assert.throws(() => distributionLabels(logits, [5, 6], 3, 1, {}, 1), InputError);
 });
