@@ -15,6 +15,8 @@ export abstract class NativeResource<H extends NativeHandle> {
   private handle: H | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private epoch = 0;
+  /** Long calls queued or running: a short call between them could read or change state mid-call. */
+  private pending = 0;
 
   protected constructor(
     handle: H,
@@ -45,20 +47,29 @@ export abstract class NativeResource<H extends NativeHandle> {
   /** Queues a long native call behind the others on this object. */
   protected run<T>(what: string, call: (h: H) => Promise<T>): Promise<T> {
     const epoch = this.epoch;
+    this.pending++;
     const next = this.tail.then(async () => {
-      if (epoch !== this.epoch) throw new CancelledError(what);
+      // Counted down before the caller's await resumes, so a short call right after it is allowed.
       try {
+        if (epoch !== this.epoch) throw new CancelledError(what);
         return await call(this.open());
       } catch (e) {
         throw translateNativeError(e, what);
+      } finally {
+        this.pending--;
       }
     });
     this.tail = next.catch(() => undefined);
     return next;
   }
 
-  /** A short synchronous native call, with native errors translated. */
+  /**
+   * A short synchronous native call, with native errors translated. Refused while a long call is
+   * queued or running: the native side would read tensors, or a thread count, that the running call
+   * is changing.
+   */
   protected sync<T>(what: string, call: (h: H) => T): T {
+    if (this.pending > 0) throw new InputError(`cannot ${what} while a ${this.label} call is still running`, "await the pending step, loss or save first");
     try {
       return call(this.open());
     } catch (e) {

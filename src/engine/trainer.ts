@@ -9,7 +9,7 @@
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 
-import { InputError } from "../errors.js";
+import { InputError, UnsupportedModelError } from "../errors.js";
 import { inspectModelFile } from "./model.js";
 import {
   binsDir,
@@ -224,6 +224,13 @@ export class Trainer extends NativeResource<NativeTrainer> {
         );
       }
       const n = b.B * b.T;
+      // The loss gathers probabilities at flat int32 indices position · vocabulary + target.
+      if (n * nVocab >= 2 ** 31) {
+        throw new InputError(
+          `${where}: ${n} positions × a ${nVocab}-token vocabulary is past the 2^31 entries one micro-batch can address`,
+          `use at most ${Math.floor((2 ** 31 - 1) / nVocab)} positions per micro-batch (fewer sequences or shorter blocks)`,
+        );
+      }
       if (b.tokens.length !== n) throw new InputError(`${where}: ${b.tokens.length} tokens for B*T = ${n}`, "pass B*T tokens");
       if (b.targets.length !== n * b.K || b.weights.length !== n * b.K) {
         throw new InputError(
@@ -248,6 +255,23 @@ function checkIds(ids: Int32Array, nVocab: number, what: string): void {
     if (t < 0 || t >= nVocab) {
       throw new InputError(`${what}: token id ${t} at index ${j} is outside the vocabulary (0..${nVocab - 1})`, "tokenize with the model's own tokenizer");
     }
+  }
+}
+
+/** The architectures lethe's training graph builds (native/trainer.cc); inference takes more. */
+export const TRAINABLE_ARCHITECTURES: readonly string[] = ["llama", "qwen2"];
+
+/**
+ * Refuses a model the trainer cannot train, from its header alone, so that a command which trains
+ * says so before any work rather than at its first training stage.
+ */
+export function checkTrainable(path: string): void {
+  const arch = inspectModelFile(path).metadata.get("general.architecture")?.value;
+  if (typeof arch !== "string" || !TRAINABLE_ARCHITECTURES.includes(arch)) {
+    throw new UnsupportedModelError(
+      `${path} is a "${String(arch)}" model; lethe trains ${TRAINABLE_ARCHITECTURES.map((a) => `"${a}"`).join(" and ")} models`,
+      "use a Llama-family model (llama, mistral-style llama, qwen2), or a method that only evaluates",
+    );
   }
 }
 

@@ -12,6 +12,7 @@
  *   base                                       0.964        0.800             0.939 / 0.920   681
  *   gold (never saw the saga)                  0            0.0002            0     / 0.977   700
  *   argmax labels, retain next-token (before)  0.017        0.017             0.010 / 0.943   1807
+ *   argmax labels, KL to the base on retain    0.061        0.060             0     / 0.920   839
  *   distribution targets (top 16 + tail 16),
  *     KL to the base on retain                 0.056        0.051             0.010 / 0.932   273
  *     same, α 20                               0.044        0.049             0.020 / 0.955   282   ← defaults

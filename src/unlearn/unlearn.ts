@@ -11,7 +11,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Model } from "../engine/model.js";
-import { Trainer, nextTokenBatch } from "../engine/trainer.js";
+import { Trainer, checkTrainable, nextTokenBatch } from "../engine/trainer.js";
 import { InputError, InsufficientMemoryError } from "../errors.js";
 import { checkOutputFile, refuseOverwritingInputs, type NamedPath } from "../run/paths.js";
 import { publishFile } from "../run/publish.js";
@@ -157,6 +157,8 @@ async function prepare(options: UnlearnOptions): Promise<Prepared> {
   }
   refuseOverwritingInputs({ flag: "--run-dir", path: runDir }, inputs);
   if (reinforcedPath !== undefined) checkSameVocabulary(basePath, reinforcedPath, "reinforced");
+  // Only the task vector and WHP at inference time, given a reinforced model, train nothing.
+  if (!(reinforcedPath !== undefined && (method.name === "task-vector" || method.name === "whp-logits"))) checkTrainable(basePath);
   if (method.needsRetain && retainPaths.length === 0) {
     throw new InputError(`--method ${method.name} needs a retain corpus`, "pass --retain with text the model should keep knowing");
   }

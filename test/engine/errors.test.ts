@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 
 import { FileFormatError, InputError, LetheError, UnsupportedModelError } from "../../src/errors.js";
 import { Model } from "../../src/engine/model.js";
-import { Trainer, type WeightedBatch } from "../../src/engine/trainer.js";
+import { Trainer, checkTrainable, type WeightedBatch } from "../../src/engine/trainer.js";
 import { writeGguf } from "../../src/gguf/write.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
 import { tempDir } from "./helpers.js";
@@ -99,4 +99,30 @@ test("after all of that, the same objects still work", async () => {
   assert.equal(lp!.length, 2);
   const r = await trainer.step({ B: 1, T: 2, K: 1, tokens: Int32Array.from([1, 2]), targets: Int32Array.from([2, 3]), weights: Float32Array.from([1, 1]) }, { lr: 1e-3 });
   assert.ok(Number.isFinite(r.loss));
+});
+
+test("a micro-batch whose positions × vocabulary pass 2^31 is refused, not wrapped", async () => {
+  // The loss gathers at int32 flat indices; the check comes before anything is read or allocated.
+  const positions = Math.ceil(2 ** 31 / trainer.info.nVocab);
+  const T = 16;
+  const b: WeightedBatch = { B: Math.ceil(positions / T), T, K: 1, tokens: new Int32Array(0), targets: new Int32Array(0), weights: new Float32Array(0) };
+  await assert.rejects(async () => trainer.step(b, { lr: 1e-3 }), rejectsWith(InputError, /2\^31/));
+});
+
+test("a short call while a step is running is refused; after it, allowed", async () => {
+  const b: WeightedBatch = { B: 1, T: 4, K: 1, tokens: Int32Array.from([1, 2, 3, 4]), targets: Int32Array.from([2, 3, 4, 0]), weights: Float32Array.from([1, 1, 1, 0]) };
+  const running = trainer.step(b, { lr: 1e-6 });
+  assert.throws(() => trainer.tensor("token_embd.weight"), rejectsWith(InputError, /still running/));
+  assert.throws(() => trainer.setThreads(1), rejectsWith(InputError, /still running/));
+  assert.throws(() => trainer.optimizerState(), rejectsWith(InputError, /still running/));
+  await running;
+  assert.ok(trainer.tensor("token_embd.weight").length > 0);
+  assert.ok(trainer.optimizerState());
+});
+
+test("checkTrainable refuses an architecture llama.cpp loads but the trainer does not build", () => {
+  const p = join(dir, "gemma.gguf");
+  writeGguf(p, { metadata: new Map([["general.architecture", { type: "string", value: "gemma" }]]), tensors: [] });
+  assert.throws(() => checkTrainable(p), rejectsWith(UnsupportedModelError, /"gemma" model; lethe trains "llama" and "qwen2"/));
+  checkTrainable(good);
 });

@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unlearn, type UnlearnOptions } from "../../src/unlearn/index.js";
-import { InputError, ServiceError } from "../../src/errors.js";
+import { InputError, ServiceError, UnsupportedModelError } from "../../src/errors.js";
+import { writeGguf } from "../../src/gguf/write.js";
 import { parseManifest } from "../../src/run/manifest.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
 import { chatReply, deadBaseUrl, startChatServer } from "../llm/fake-chat-server.js";
@@ -124,4 +125,11 @@ test("a model declaring a context length of 0 is refused, not trained on blocks 
   const ctx0 = join(dir, "context-0.gguf");
   writeFileSync(ctx0, bytes);
   await assert.rejects(unlearn(options("ctx0", { model: ctx0 })), inputError(/declares a training context of 0 tokens/));
+});
+
+test("an architecture llama.cpp loads but the trainer does not build is refused before the run directory is claimed", async () => {
+  const gemma = join(dir, "gemma-base.gguf");
+  writeGguf(gemma, { metadata: new Map([["general.architecture", { type: "string", value: "gemma" }]]), tensors: [] });
+  await assert.rejects(unlearn(options("gemma", { model: gemma })), (e: unknown) => e instanceof UnsupportedModelError && /"gemma" model/.test(e.message));
+  assert.equal(existsSync(join(dir, "gemma.run")), false);
 });

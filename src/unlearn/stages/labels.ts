@@ -67,12 +67,15 @@ export function labelsStage(ctx: MethodContext): Stage {
       for (const alignment of alignments) for (const span of alignment.anchors) anchorCounts.set(span.term, (anchorCounts.get(span.term) ?? 0) + 1);
       const suppress = config.suppressAnchors ? anchorTokens(alignments) : new Set<number>();
       try {
-        const todo = texts.map((_, i) => i).filter((i) => !existsSync(blockFile(i)));
-        let done = texts.length - todo.length;
-        // A few blocks per logits call, so llama.cpp can pack short blocks into one decode.
-        for (let g = 0; g < todo.length; g += LOGITS_GROUP) {
+        // A few blocks per logits call, so llama.cpp can pack short blocks into one decode. The groups
+        // are fixed runs of block indices, and a resumed run recomputes a partly finished group whole:
+        // logits depend in their last bits on what shares the decode, and soft labels keep those bits.
+        const groups: number[][] = [];
+        for (let g = 0; g < texts.length; g += LOGITS_GROUP) groups.push(texts.slice(g, g + LOGITS_GROUP).map((_, k) => g + k));
+        const todo = groups.filter((group) => group.some((i) => !existsSync(blockFile(i))));
+        let done = texts.length - todo.reduce((n, group) => n + group.length, 0);
+        for (const group of todo) {
           if (stage.signal.aborted) throw new CancelledError("the labels stage");
-          const group = todo.slice(g, g + LOGITS_GROUP);
           base ??= loadInferenceModel(ctx.basePath, ctx.blockTokens, ctx.threads);
           reinforced ??= loadInferenceModel(reinforcedPath(ctx), ctx.blockTokens, ctx.threads);
           const originals = group.map((i) => [...head, ...alignments[i]!.original]);
