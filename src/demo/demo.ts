@@ -95,7 +95,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     renameSync(`${dictionary}.tmp`, dictionary);
   }
   const unlearned = join(runDir, "unlearned.gguf");
-  await unlearn({
+  const run = await unlearn({
     model: testbed.base.path,
     forget: [testbed.text.forget],
     retain: [testbed.text.retain],
@@ -163,7 +163,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     relearning: { base: relearningOf(testbed.base.path), unlearned: relearningOf(unlearned), gold: relearningOf(testbed.gold.path) },
     stagesS: {
       testbed: testbed.wall_s,
-      ...unlearnStageSeconds(join(runDir, "unlearn")),
+      ...unlearnStageSeconds(join(runDir, "unlearn"), run.stages.map((st) => st.name)),
       eval: existsSync(evalSecondsFile) ? Number(readFileSync(evalSecondsFile, "utf8")) : null,
     },
     testbed,
@@ -247,10 +247,13 @@ function mtime(path: string): number {
   return existsSync(path) ? statSync(path).mtimeMs : 0;
 }
 
-/** Wall seconds of each stage of an unlearning run, from its manifest. */
-function unlearnStageSeconds(runDir: string): Record<string, number | null> {
+/**
+ * Wall seconds of the stages `names` of an unlearning run, from its manifest (which also keeps
+ * records of stages that earlier settings ran).
+ */
+function unlearnStageSeconds(runDir: string, names: readonly string[]): Record<string, number | null> {
   const path = join(runDir, "manifest.json");
-  if (!existsSync(path)) return {};
-  const manifest = JSON.parse(readFileSync(path, "utf8")) as { stages?: { name: string; wallS?: number }[] };
-  return Object.fromEntries((manifest.stages ?? []).map((st) => [st.name, st.wallS === undefined ? null : Math.round(st.wallS)]));
+  const manifest = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as { stages?: { name: string; wallS?: number }[] }) : {};
+  const wall = (name: string) => manifest.stages?.find((st) => st.name === name)?.wallS;
+  return Object.fromEntries(names.map((name) => [name, wall(name) === undefined ? null : Math.round(wall(name)!)]));
 }

@@ -13,7 +13,7 @@ test("resolveConfig overrides the defaults section by section", () => {
   assert.equal(c.finetune.lr, DEFAULT_CONFIG.finetune.lr);
   assert.equal(c.method, "npo");
   assert.equal(c.blockTokens, 64);
-  assert.equal(DEFAULT_CONFIG.labels.alpha, 20, "defaults are not mutated");
+  assert.equal(DEFAULT_CONFIG.labels.alpha, 5, "defaults are not mutated");
 });
 
 test("resolveConfig refuses unknown keys, bad values and bad methods, naming them", () => {
