@@ -16,7 +16,7 @@ import { CancelledError } from "../../errors.js";
 import { hashConfig } from "../../run/hash.js";
 import type { Stage } from "../../run/stages.js";
 import { loadDictionary } from "../whp/dictionary.js";
-import { anchorTokens, buildLabels, labelStats, type BlockLabels, type GenericRowStats, type LabelChange } from "../whp/labels.js";
+import { anchorTokens, buildLabels, labelStats, pairsPerPosition, type BlockLabels, type GenericRowStats, type LabelChange } from "../whp/labels.js";
 import { AnchorMatcher, splitIntoBlocks, translateBlock } from "../whp/translate.js";
 import { decodeBlocks, encodeBlock, type LabelledBlock } from "../label-store.js";
 import { DICTIONARY_FILE, LABEL_STATS_FILE, LABELS_FILE, type MethodContext } from "../method.js";
@@ -83,7 +83,7 @@ export function labelsStage(ctx: MethodContext): Stage {
           const reinforcedLogits = await reinforced.logits(originals);
           group.forEach((i, k) => {
             // With BOS in front, drop BOS's row so rows line up with the alignment's positions.
-            const labels = buildLabels({
+            const { stats, ...labels } = buildLabels({
               alignment: alignments[i]!,
               baseLogits: baseLogits[k]!.subarray(head.length * vocab),
               reinforcedLogits: reinforcedLogits[k]!.subarray(head.length * vocab),
@@ -95,16 +95,16 @@ export function labelsStage(ctx: MethodContext): Stage {
               seed: ctx.config.seed * 1_000_003 + i,
             });
             // BOS's row has no label: K masked pairs in front.
-            const pad = head.length * (labels.k ?? 1);
+            const pad = head.length * pairsPerPosition(labels);
             const withHead: BlockLabels = {
               ...labels,
               target: Int32Array.from([...new Array<number>(pad).fill(-1), ...labels.target]),
               weight: Float32Array.from([...new Array<number>(pad).fill(0), ...labels.weight]),
             };
             // The row statistics first: a block file on disk means its statistics are there too.
-            writeFileSync(rowStatsFile(i), JSON.stringify(summariseRows(labels.stats)));
+            writeFileSync(rowStatsFile(i), JSON.stringify(summariseRows(stats)));
             const tmp = `${blockFile(i)}.tmp`;
-            writeFileSync(tmp, encodeBlock({ tokens: Int32Array.from(originals[k]!), labels: { target: withHead.target, weight: withHead.weight, ...(withHead.k ? { k: withHead.k } : {}) } }));
+            writeFileSync(tmp, encodeBlock({ tokens: Int32Array.from(originals[k]!), labels: withHead }));
             renameSync(tmp, blockFile(i));
           });
           done += group.length;
@@ -194,7 +194,7 @@ function labelShape(blocks: readonly LabelledBlock[], frequent: ReadonlySet<numb
   let same = 0;
   let common = 0;
   for (const { tokens, labels } of blocks) {
-    const k = labels.k ?? 1;
+    const k = pairsPerPosition(labels);
     for (let i = 0; i + 1 < tokens.length; i++) {
       if (!(labels.weight[i * k]! > 0)) continue;
       labelled++;
