@@ -106,7 +106,8 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
                        });
   }
 
-  // new Trainer(path, { binsDir, threads, trainEmbeddings })
+  // new Trainer(path, { binsDir, threads, trainEmbeddings, gatherPositions? })
+  // gatherPositions (tests only) caps the positions per loss gather below the int32 bound.
   explicit Trainer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trainer>(info) {
     Napi::Env env = info.Env();
     path_ = info[0].As<Napi::String>().Utf8Value();
@@ -114,7 +115,16 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     ensure_backends(opts.Get("binsDir").As<Napi::String>().Utf8Value());
     threads_ = opts.Get("threads").As<Napi::Number>().Int32Value();
     const bool train_embeddings = opts.Get("trainEmbeddings").As<Napi::Boolean>().Value();
+    const int64_t gather = opts.Has("gatherPositions") && opts.Get("gatherPositions").IsNumber()
+                               ? opts.Get("gatherPositions").As<Napi::Number>().Int64Value()
+                               : 0;
     std::string err = Load(train_embeddings);
+    if (err.empty()) {
+      // Every flat gather index (n mod P) * V + t must stay below 2^31.
+      const int64_t bound = (int64_t{1} << 31) / std::max<int64_t>(1, hp_.n_vocab);
+      if (gather > bound) err = "CONFIG: gatherPositions " + std::to_string(gather) + " is past 2^31 / vocabulary = " + std::to_string(bound);
+      gather_positions_ = gather > 0 ? gather : bound;
+    }
     if (!err.empty()) {
       Free();
       throw_js(env, err.substr(0, err.find(':')), err.substr(err.find(':') + 2));
@@ -130,7 +140,7 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
 
   // Forward + backward over all micro-batches, gradients accumulated in the static accumulators.
   // Returns the loss (sum over micro-batches of each one's share of the normalised loss).
-  bool Accumulate(std::vector<MicroBatch>& mbs, double total_abs_w, float& loss, std::string& err,
+  bool Accumulate(std::vector<MicroBatch>& mbs, double norm, float& loss, std::string& err,
                   const Napi::AsyncProgressQueueWorker<Progress>::ExecutionProgress* progress) {
     loss = 0;
     bool reset_done = false;
@@ -144,7 +154,7 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
         ggml_graph_reset(gb_);  // zero the gradient accumulators, seed d(loss)/d(loss) = 1
         reset_done = true;
       }
-      SetInputs(mbs[i], total_abs_w);
+      SetInputs(mbs[i], norm);
       if (ggml_backend_graph_compute(backend_, gb_) != GGML_STATUS_SUCCESS) {
         err = "COMPUTE: the training graph failed: " + last_native_error();
         return false;
@@ -156,20 +166,23 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
   }
 
   // Forward only; fills `logits_out` ([V, B*T] per micro-batch, concatenated) when given.
-  bool ForwardOnly(std::vector<MicroBatch>& mbs, double total_abs_w, float& loss, float* logits_out,
+  bool ForwardOnly(std::vector<MicroBatch>& mbs, double norm, float& loss, float* logits_out,
                    std::string& err) {
     loss = 0;
     for (auto& mb : mbs) {
       if (!EnsureGraph(mb.B, mb.T, mb.K, err)) return false;
-      SetInputs(mb, total_abs_w);
+      SetInputs(mb, norm);
       if (ggml_backend_graph_compute(backend_, gf_) != GGML_STATUS_SUCCESS) {
         err = "COMPUTE: the forward graph failed: " + last_native_error();
         return false;
       }
-      loss += total_abs_w > 0 ? ReadLoss() : 0.0f;
+      loss += norm > 0 ? ReadLoss() : 0.0f;
       if (logits_out) {
-        ggml_backend_tensor_get(logits_, logits_out, 0, ggml_nbytes(logits_));
-        logits_out += ggml_nelements(logits_);
+        // The chunks' logits, in position order, are the micro-batch's [V, B*T].
+        for (ggml_tensor* l : logits_) {
+          ggml_backend_tensor_get(l, logits_out, 0, ggml_nbytes(l));
+          logits_out += ggml_nelements(l);
+        }
       }
     }
     return true;
@@ -440,14 +453,37 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
                          hp_.rope_scale, 0.0f, 1.0f, 32.0f, 1.0f);
   }
 
-  // L = -sum_j w_j * log softmax(logits[:, n_j])[t_j], with w already divided by sum|w|.
+  // The output head and loss of Nc positions, one gather chunk:
+  //   x [C, Nc] -> logits [V, Nc] -> L_c = -sum_j w_j * log softmax(logits[:, n_j])[t_j]
+  // pick [Mc] holds each pair's flat index (n_j - n0) * V + t_j into the chunk's [V, Nc]
+  // probabilities, pick_w [1, Mc] its weight, already divided by the step's normaliser.
+  ggml_tensor* HeadLoss(ggml_context* ctx, ggml_tensor* x, ggml_tensor* pick, ggml_tensor* pick_w) {
+    const int64_t V = hp_.n_vocab, Nc = x->ne[1];
+    ggml_tensor* logits = ggml_mul_mat(ctx, output_, x);  // [V, Nc]
+    ggml_set_output(logits);
+    logits_.push_back(logits);
+    ggml_tensor* probs = ggml_soft_max(ctx, logits);  // [V, Nc]
+    ggml_set_output(probs);
+    ggml_tensor* picked = ggml_get_rows(ctx, ggml_reshape_2d(ctx, probs, 1, V * Nc), pick);  // [1, Mc]
+    // The tiny bias keeps log finite where a probability underflows to 0 (masked pairs, or ascent
+    // driving a target to 0); it is below float resolution for any probability above ~1e-23.
+    ggml_tensor* logp = ggml_log(ctx, ggml_scale_bias(ctx, picked, 1.0f, 1e-30f));
+    return ggml_scale(ctx, ggml_sum(ctx, ggml_mul(ctx, logp, pick_w)), -1.0f);
+  }
+
+  // L = sum over chunks of HeadLoss. ggml_get_rows takes int32 indices, and a flat index n * V + t
+  // over all N positions would wrap once N * V reaches 2^31 (16k positions of a 151,936-token
+  // vocabulary), so the head runs on chunks of at most gather_positions_ positions, each gathering
+  // within its own [V, Nc] block. An ordinary batch is one chunk, and then the graph has no views.
   bool EnsureGraph(int64_t B, int64_t T, int64_t K, std::string& err) {
     if (gf_ && B == B_ && T == T_ && K == K_) return true;
     if (ctx_c_) ggml_free(ctx_c_);
     B_ = B, T_ = T, K_ = K;
-    const int64_t N = B * T, V = hp_.n_vocab, M = N * K;
-    // The graph budget grows with depth: ~130 backward nodes per layer, with margin.
-    graph_size_ = 512 + 512 * static_cast<size_t>(hp_.n_layer);
+    const int64_t N = B * T, C = hp_.n_embd, M = N * K;
+    const int64_t P = std::min(N, gather_positions_), chunks = (N + P - 1) / P;
+    // The graph budget grows with depth (~130 backward nodes per layer) and with gather chunks
+    // (~30 nodes each), with margin.
+    graph_size_ = 512 + 512 * static_cast<size_t>(hp_.n_layer) + 64 * static_cast<size_t>(chunks);
     ggml_init_params ip = {ggml_tensor_overhead() * graph_size_ * 4 + ggml_graph_overhead_custom(graph_size_, true) * 2,
                            nullptr, true};
     ctx_c_ = ggml_init(ip);
@@ -465,16 +501,18 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     ggml_tensor* x = ggml_get_rows(ctx, tok_embd_, tokens_);  // [C, N]
     for (const Block& b : blocks_) x = BuildBlock(ctx, x, b, pos_, B, T);
     x = ggml_mul(ctx, ggml_rms_norm(ctx, x, hp_.rms_eps), output_norm_);
-    logits_ = ggml_mul_mat(ctx, output_, x);  // [V, N]
-    ggml_set_output(logits_);
 
-    ggml_tensor* probs = ggml_soft_max(ctx, logits_);  // [V, N]
-    ggml_set_output(probs);
-    ggml_tensor* picked = ggml_get_rows(ctx, ggml_reshape_2d(ctx, probs, 1, V * N), pick_);  // [1, M]
-    // The tiny bias keeps log finite where a probability underflows to 0 (masked pairs, or ascent
-    // driving a target to 0); it is below float resolution for any probability above ~1e-23.
-    ggml_tensor* logp = ggml_log(ctx, ggml_scale_bias(ctx, picked, 1.0f, 1e-30f));
-    loss_ = ggml_scale(ctx, ggml_sum(ctx, ggml_mul(ctx, logp, pick_w_)), -1.0f);
+    logits_.clear();
+    loss_ = nullptr;
+    for (int64_t n0 = 0; n0 < N; n0 += P) {
+      const int64_t Nc = std::min(P, N - n0), Mc = Nc * K;
+      ggml_tensor* loss = chunks == 1
+          ? HeadLoss(ctx, x, pick_, pick_w_)
+          : HeadLoss(ctx, ggml_view_2d(ctx, x, C, Nc, x->nb[1], n0 * x->nb[1]),  // [C, Nc]
+                     ggml_view_1d(ctx, pick_, Mc, n0 * K * pick_->nb[0]),
+                     ggml_view_2d(ctx, pick_w_, 1, Mc, pick_w_->nb[1], n0 * K * pick_w_->nb[1]));
+      loss_ = loss_ ? ggml_add(ctx, loss_, loss) : loss;
+    }
     ggml_set_loss(loss_);
     ggml_set_output(loss_);
 
@@ -501,17 +539,20 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     return true;
   }
 
-  void SetInputs(const MicroBatch& mb, double total_abs_w) {
-    const int64_t N = mb.B * mb.T, V = hp_.n_vocab, M = N * mb.K;
+  // `norm` divides every weight: sum|w| over the step, or the caller's normaliser.
+  void SetInputs(const MicroBatch& mb, double norm) {
+    const int64_t N = mb.B * mb.T, V = hp_.n_vocab, M = N * mb.K, P = std::min(N, gather_positions_);
     std::vector<int32_t> pos(N), pick(M);
     std::vector<float> w(M);
     for (int64_t i = 0; i < N; i++) pos[i] = static_cast<int32_t>(i % mb.T);
     for (int64_t j = 0; j < M; j++) {
       const int64_t n = j / mb.K;
       const float wj = mb.weights[j];
-      // A masked pair points at its own position's row, so log stays finite and w = 0 zeroes it.
-      pick[j] = static_cast<int32_t>(n * V + (wj != 0.0f ? mb.targets[j] : 0));
-      w[j] = total_abs_w > 0 ? static_cast<float>(wj / total_abs_w) : 0.0f;
+      // The index within position n's gather chunk (see EnsureGraph); below P * V <= 2^31 by the
+      // bound on gather_positions_. A masked pair points at its own position's row, so log stays
+      // finite and w = 0 zeroes it.
+      pick[j] = static_cast<int32_t>((n % P) * V + (wj != 0.0f ? mb.targets[j] : 0));
+      w[j] = norm > 0 ? static_cast<float>(wj / norm) : 0.0f;
     }
     ggml_backend_tensor_set(tokens_, mb.tokens.data(), 0, N * sizeof(int32_t));
     ggml_backend_tensor_set(pos_, pos.data(), 0, N * sizeof(int32_t));
@@ -570,9 +611,11 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
   class StepJob : public Job {
    public:
     enum Kind { kStep, kGradients, kLoss };
-    StepJob(Napi::Env env, Napi::Function cb, Trainer* t, std::vector<MicroBatch> mbs, double total_abs_w, Kind kind,
-            AdamW o)
-        : Job(env, cb, &t->cancel_flag, &t->busy), t_(t), mbs_(std::move(mbs)), w_(total_abs_w), kind_(kind), o_(o) {}
+    // `norm` divides the weighted sum (sum|w| unless the caller chose one); `abs_w` is sum|w|.
+    StepJob(Napi::Env env, Napi::Function cb, Trainer* t, std::vector<MicroBatch> mbs, double norm, double abs_w,
+            Kind kind, AdamW o)
+        : Job(env, cb, &t->cancel_flag, &t->busy), t_(t), mbs_(std::move(mbs)), w_(norm), abs_w_(abs_w), kind_(kind),
+          o_(o) {}
 
    protected:
     void Work(const ExecutionProgress& progress) override {
@@ -581,7 +624,7 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
         if (!t_->ForwardOnly(mbs_, w_, loss_, nullptr, err)) Fail(err.substr(0, err.find(':')), err.substr(err.find(':') + 2));
         return;
       }
-      if (w_ == 0) {
+      if (abs_w_ == 0) {
         skipped_ = true;  // nothing to learn: every weight is 0, so leave the parameters as they are
         return;
       }
@@ -602,7 +645,7 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
    private:
     Trainer* t_;
     std::vector<MicroBatch> mbs_;
-    double w_;
+    double w_, abs_w_;
     Kind kind_;
     AdamW o_;
     float loss_ = 0, grad_norm_ = 0;
@@ -622,8 +665,10 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
            opt.Get("weightDecay").As<Napi::Number>().FloatValue(), opt.Get("clip").As<Napi::Number>().FloatValue()};
     }
     Napi::Function cb = info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
+    // An optional normaliser replaces sum|w| (validated in TS).
+    const double norm = info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : total_abs_w;
     claim(env, busy, "this trainer");
-    auto* job = new StepJob(env, cb, this, std::move(mbs), total_abs_w, kind, o);
+    auto* job = new StepJob(env, cb, this, std::move(mbs), norm, total_abs_w, kind, o);
     job->Queue();
     return job->promise();
   }
@@ -869,7 +914,10 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
   size_t graph_size_ = 0;
   int64_t B_ = 0, T_ = 0, K_ = 0;
   ggml_tensor *tokens_ = nullptr, *pos_ = nullptr, *pick_ = nullptr, *pick_w_ = nullptr;
-  ggml_tensor *logits_ = nullptr, *loss_ = nullptr;
+  std::vector<ggml_tensor*> logits_;  // [V, Nc] per gather chunk
+  ggml_tensor* loss_ = nullptr;
+  // Positions per loss gather: at most 2^31 / V, so that every flat index fits in int32.
+  int64_t gather_positions_ = 0;
 };
 
 }  // namespace

@@ -85,13 +85,15 @@ export interface NativeTrainer {
     step: number;
     tensors: string[];
   };
+  /** `normalizer` divides the weighted sum instead of Σ|w|. */
   step(
     batches: NativeMicroBatch[],
     opt: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; clip: number },
     onProgress?: ProgressCallback,
+    normalizer?: number,
   ): Promise<NativeStepResult>;
-  gradients(batches: NativeMicroBatch[], opt: null, onProgress?: ProgressCallback): Promise<NativeStepResult>;
-  loss(batches: NativeMicroBatch[], opt: null): Promise<NativeStepResult>;
+  gradients(batches: NativeMicroBatch[], opt: null, onProgress?: ProgressCallback, normalizer?: number): Promise<NativeStepResult>;
+  loss(batches: NativeMicroBatch[], opt: null, onProgress?: undefined, normalizer?: number): Promise<NativeStepResult>;
   forward(tokens: Int32Array, B: number, T: number, out: Float32Array): Promise<void>;
   getTensor(name: string): Float32Array;
   getGradient(name: string): Float32Array;
@@ -123,7 +125,7 @@ interface Addon {
       packTokens: number;
     },
   ) => NativeLlamaModel;
-  Trainer: new (path: string, opts: { binsDir: string; threads: number; trainEmbeddings: boolean }) => NativeTrainer;
+  Trainer: new (path: string, opts: { binsDir: string; threads: number; trainEmbeddings: boolean; gatherPositions?: number }) => NativeTrainer;
 }
 
 let addon: Addon | undefined;
@@ -200,6 +202,8 @@ export function translateNativeError(e: unknown, context: string): LetheError {
       return new InsufficientMemoryError(what, "use a shorter context, a smaller batch or a smaller model", {
         cause: e,
       });
+    case "CONFIG":
+      return new InputError(what, "fix the option the message names", { cause: e });
     case "BUSY":
     case "DISPOSED":
       return new EngineError(what, "await the previous call before starting another on the same object", {

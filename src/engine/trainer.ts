@@ -4,7 +4,9 @@
  * The loss over the (position, target, weight) pairs of one optimizer step is
  *   L = −Σ w · log softmax(logits[pos])[target] / Σ|w|
  * so w = 1 trains towards a target, w = 0 masks a position and w < 0 pushes a target down
- * (gradient ascent). Weights are held in F32 while training, whatever the file's type.
+ * (gradient ascent). A caller may divide by a normaliser of its own instead of Σ|w| (NPO does, so
+ * that its weights keep their scale). Weights are held in F32 while training, whatever the file's
+ * type.
  */
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
@@ -28,9 +30,35 @@ export interface TrainerOptions {
   threads?: number;
   /** Train the token embeddings too (default true). With tied embeddings this also freezes the output. */
   trainEmbeddings?: boolean;
+  /**
+   * For tests: positions per loss gather, at most {@link maxGatherPositions}; default that bound.
+   * Only batches of more positions than this are gathered in chunks, so a small value exercises
+   * the chunked loss on a tiny model.
+   */
+  gatherPositions?: number;
 }
 
-export interface OptimizerOptions {
+/**
+ * The most positions one loss gather may hold for a vocabulary of `nVocab`: the gather reads the
+ * probabilities at flat int32 indices (position within the chunk) · vocabulary + target, which
+ * must stay below 2^31. Larger micro-batches are gathered in chunks of this many positions
+ * (native/trainer.cc, EnsureGraph).
+ */
+export function maxGatherPositions(nVocab: number): number {
+  return Math.floor(2 ** 31 / nVocab);
+}
+
+/** How the weighted sum of one step is normalised. */
+export interface LossOptions {
+  /**
+   * Divide by this instead of Σ|w| over the step (a positive number). With a fixed normaliser the
+   * gradient keeps the scale of the weights: Σ w·∇log p / normalizer. A step whose weights are all
+   * 0 is still skipped. Default Σ|w|.
+   */
+  normalizer?: number;
+}
+
+export interface OptimizerOptions extends LossOptions {
   /** Learning rate of this step (schedules live in schedule.ts). */
   lr: number;
   beta1?: number;
@@ -49,7 +77,7 @@ export interface OptimizerOptions {
 export type WeightedBatch = NativeMicroBatch;
 
 export interface StepResult {
-  /** Loss of the step before the update (normalised by Σ|w| over all its micro-batches). */
+  /** Loss of the step before the update (normalised by Σ|w| over all its micro-batches, or the normaliser given). */
   loss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
@@ -97,12 +125,17 @@ export class Trainer extends NativeResource<NativeTrainer> {
   /** Loads every tensor of a GGUF model as F32 for training. */
   static load(path: string, options: TrainerOptions = {}): Trainer {
     inspectModelFile(path);
+    const { gatherPositions } = options;
+    if (gatherPositions !== undefined && (!Number.isSafeInteger(gatherPositions) || gatherPositions < 1)) {
+      throw new InputError(`gatherPositions must be a positive integer, got ${gatherPositions}`, "leave it unset outside tests");
+    }
     let handle: NativeTrainer;
     try {
       handle = new (native().Trainer)(path, {
         binsDir: binsDir(),
         threads: resolveThreads(options.threads),
         trainEmbeddings: options.trainEmbeddings ?? true,
+        ...(gatherPositions !== undefined ? { gatherPositions } : {}),
       });
     } catch (e) {
       throw translateNativeError(e, `loading ${path} for training`);
@@ -120,6 +153,7 @@ export class Trainer extends NativeResource<NativeTrainer> {
    */
   step(batches: WeightedBatch | WeightedBatch[], opt: OptimizerOptions, onProgress?: ProgressCallback): Promise<StepResult> {
     const list = this.checkBatches(batches);
+    const normalizer = checkNormalizer(opt);
     const o = {
       lr: opt.lr,
       beta1: opt.beta1 ?? 0.9,
@@ -132,19 +166,24 @@ export class Trainer extends NativeResource<NativeTrainer> {
       if (!Number.isFinite(v) || v < 0) throw new InputError(`optimizer option ${k} must be a finite number >= 0, got ${v}`, `fix ${k}`);
     }
     if (o.beta1 >= 1 || o.beta2 >= 1) throw new InputError("betas must be below 1", "use e.g. beta1 0.9, beta2 0.95");
-    return this.run("training step", (h) => h.step(list, o, onProgress));
+    return this.run("training step", (h) => h.step(list, o, onProgress, normalizer));
   }
 
   /** Forward and backward without an update; read the result with {@link gradient}. */
-  computeGradients(batches: WeightedBatch | WeightedBatch[]): Promise<StepResult> {
+  computeGradients(batches: WeightedBatch | WeightedBatch[], options: LossOptions = {}): Promise<StepResult> {
     const list = this.checkBatches(batches);
-    return this.run("computing gradients", (h) => h.gradients(list, null));
+    const normalizer = checkNormalizer(options);
+    return this.run("computing gradients", (h) => h.gradients(list, null, undefined, normalizer));
   }
 
-  /** The loss of the batches under the current weights, forward only. */
-  async loss(batches: WeightedBatch | WeightedBatch[]): Promise<number> {
+  /**
+   * The loss of the batches under the current weights, forward only. With `normalizer: 1` it is
+   * −Σ w·log p itself: for one sequence with weights 1, minus its log-likelihood.
+   */
+  async loss(batches: WeightedBatch | WeightedBatch[], options: LossOptions = {}): Promise<number> {
     const list = this.checkBatches(batches);
-    return (await this.run("computing the loss", (h) => h.loss(list, null))).loss;
+    const normalizer = checkNormalizer(options);
+    return (await this.run("computing the loss", (h) => h.loss(list, null, undefined, normalizer))).loss;
   }
 
   /** Logits of the trainer's own graph for B sequences of equal length: [B*T, vocab] row-major. */
@@ -154,6 +193,13 @@ export class Trainer extends NativeResource<NativeTrainer> {
       throw new InputError("forward needs sequences of equal length", "pad or cut the sequences to one length");
     }
     this.checkBatches(batch);
+    // The loss of any size works (it gathers in chunks); the logits handed back must fit one array.
+    if (batch.B * batch.T * this.info.nVocab > MAX_FLOAT32_ARRAY) {
+      throw new InputError(
+        `the logits of ${batch.B * batch.T} positions × a ${this.info.nVocab}-token vocabulary do not fit one Float32Array`,
+        `forward at most ${Math.floor(MAX_FLOAT32_ARRAY / this.info.nVocab)} positions at a time`,
+      );
+    }
     const out = new Float32Array(batch.B * batch.T * this.info.nVocab);
     await this.run("forward pass", (h) => h.forward(batch.tokens, batch.B, batch.T, out));
     return out;
@@ -224,13 +270,6 @@ export class Trainer extends NativeResource<NativeTrainer> {
         );
       }
       const n = b.B * b.T;
-      // The loss gathers probabilities at flat int32 indices position · vocabulary + target.
-      if (n * nVocab >= 2 ** 31) {
-        throw new InputError(
-          `${where}: ${n} positions × a ${nVocab}-token vocabulary is past the 2^31 entries one micro-batch can address`,
-          `use at most ${Math.floor((2 ** 31 - 1) / nVocab)} positions per micro-batch (fewer sequences or shorter blocks)`,
-        );
-      }
       if (b.tokens.length !== n) throw new InputError(`${where}: ${b.tokens.length} tokens for B*T = ${n}`, "pass B*T tokens");
       if (b.targets.length !== n * b.K || b.weights.length !== n * b.K) {
         throw new InputError(
@@ -247,6 +286,17 @@ export class Trainer extends NativeResource<NativeTrainer> {
     });
     return list;
   }
+}
+
+/** Node 20's largest Float32Array, in elements. */
+const MAX_FLOAT32_ARRAY = 2 ** 32;
+
+function checkNormalizer(options: LossOptions): number | undefined {
+  const { normalizer } = options;
+  if (normalizer !== undefined && !(Number.isFinite(normalizer) && normalizer > 0)) {
+    throw new InputError(`the loss normalizer must be a finite number > 0, got ${normalizer}`, "pass a positive normalizer, or none for Σ|w|");
+  }
+  return normalizer;
 }
 
 function checkIds(ids: Int32Array, nVocab: number, what: string): void {

@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 
 import { FileFormatError, InputError, LetheError, UnsupportedModelError } from "../../src/errors.js";
 import { Model } from "../../src/engine/model.js";
-import { Trainer, checkTrainable, type WeightedBatch } from "../../src/engine/trainer.js";
+import { Trainer, checkTrainable, maxGatherPositions, type WeightedBatch } from "../../src/engine/trainer.js";
 import { writeGguf } from "../../src/gguf/write.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
 import { tempDir } from "./helpers.js";
@@ -101,12 +101,19 @@ test("after all of that, the same objects still work", async () => {
   assert.ok(Number.isFinite(r.loss));
 });
 
-test("a micro-batch whose positions × vocabulary pass 2^31 is refused, not wrapped", async () => {
-  // The loss gathers at int32 flat indices; the check comes before anything is read or allocated.
-  const positions = Math.ceil(2 ** 31 / trainer.info.nVocab);
-  const T = 16;
-  const b: WeightedBatch = { B: Math.ceil(positions / T), T, K: 1, tokens: new Int32Array(0), targets: new Int32Array(0), weights: new Float32Array(0) };
-  await assert.rejects(async () => trainer.step(b, { lr: 1e-3 }), rejectsWith(InputError, /2\^31/));
+test("the loss gathers at most 2^31 / vocabulary positions at a time: the native trainer refuses more", async () => {
+  // A micro-batch past 2^31 / V positions is gathered in chunks (test/engine/training.test.ts checks
+  // chunks against one gather). Running one at the real boundary needs 8 GiB of logits, so the
+  // boundary is checked where it is enforced: the bound the native side computes for the chunk size.
+  const bound = maxGatherPositions(trainer.info.nVocab);
+  assert.ok(bound * trainer.info.nVocab <= 2 ** 31 && (bound + 1) * trainer.info.nVocab > 2 ** 31);
+  await Trainer.load(good, { threads: 1, gatherPositions: bound }).dispose();
+  assert.throws(() => Trainer.load(good, { threads: 1, gatherPositions: bound + 1 }), rejectsWith(InputError, /past 2\^31/));
+  assert.throws(() => Trainer.load(good, { threads: 1, gatherPositions: 0 }), rejectsWith(InputError, /gatherPositions/));
+  // qwen2's 151,936-token vocabulary: 14,134 positions per gather, so the largest index of a chunk,
+  // 14,134 · 151,936 − 1, is below 2^31 where 16k positions in one gather would have wrapped.
+  assert.equal(maxGatherPositions(151_936), 14_134);
+  assert.ok(14_134 * 151_936 - 1 < 2 ** 31 && 16_384 * 151_936 > 2 ** 31);
 });
 
 test("a short call while a step is running is refused; after it, allowed", async () => {

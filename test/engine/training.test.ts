@@ -15,8 +15,8 @@ after(async () => {
   for (const t of trainers) await t.dispose();
 });
 
-function load(overrides: Parameters<typeof makeTinyModel>[1] = {}, trainEmbeddings = true): Trainer {
-  const t = Trainer.load(makeTinyModel(dir, { nLayer: 2, ...overrides }), { threads: 2, trainEmbeddings });
+function load(overrides: Parameters<typeof makeTinyModel>[1] = {}, trainEmbeddings = true, gatherPositions?: number): Trainer {
+  const t = Trainer.load(makeTinyModel(dir, { nLayer: 2, ...overrides }), { threads: 1, trainEmbeddings, gatherPositions });
   trainers.push(t);
   return t;
 }
@@ -94,40 +94,93 @@ test("embeddings train when selected and stay frozen otherwise", async () => {
   assert.deepEqual(off.tensor("token_embd.weight"), e0);
 });
 
-test("gradients match central finite differences (soft labels, ascent and masking)", async () => {
-  const t = load({ seed: 26, nEmbd: 32, nHead: 4, nHeadKv: 2, nFf: 64 });
-  const T = 12;
-  const K = 2;
-  const tokens = randomTokens(T, 256, 11);
-  const targets = randomTokens(T * K, 256, 12);
-  const weights = Array.from({ length: T * K }, (_, j) => [1, 0.5, -0.3, 0, 1, 0.25][j % 6]!);
-  const batch: WeightedBatch = { B: 1, T, K, tokens: Int32Array.from(tokens), targets: Int32Array.from(targets), weights: Float32Array.from(weights) };
-  await t.computeGradients(batch);
-  const names = ["token_embd.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.1.attn_v.weight", "blk.1.ffn_down.weight", "blk.0.attn_norm.weight", "output_norm.weight", "output.weight"];
-  const h = 1e-2;
-  let worst = 0;
-  for (const name of names) {
-    const grad = t.gradient(name);
-    const w = t.tensor(name);
-    // The embedding rows of tokens that occur, and spread samples elsewhere.
-    const picks = name === "token_embd.weight" ? [tokens[0]! * 32, tokens[3]! * 32 + 5] : [0, 7, Math.floor(w.length / 2), w.length - 1];
-    for (const i of picks) {
-      const orig = w[i]!;
-      w[i] = orig + h;
-      t.setTensor(name, w);
-      const up = await t.loss(batch);
-      w[i] = orig - h;
-      t.setTensor(name, w);
-      const down = await t.loss(batch);
-      w[i] = orig;
-      t.setTensor(name, w);
-      const numeric = (up - down) / (2 * h);
-      const err = Math.abs(numeric - grad[i]!);
-      worst = Math.max(worst, err);
-      assert.ok(err < 2e-3 + 0.02 * Math.abs(numeric), `${name}[${i}]: analytic ${grad[i]} vs numeric ${numeric}`);
+// Once with the ordinary one-gather loss, once gathering 5 positions at a time (as a micro-batch
+// past 2^31 / vocabulary positions is gathered), chunk borders falling inside a sequence.
+for (const gatherPositions of [undefined, 5]) {
+  test(`gradients match central finite differences (soft labels, ascent and masking${gatherPositions ? `, gathered ${gatherPositions} positions at a time` : ""})`, async () => {
+    const t = load({ seed: 26, nEmbd: 32, nHead: 4, nHeadKv: 2, nFf: 64 }, true, gatherPositions);
+    const T = 12;
+    const K = 2;
+    const tokens = randomTokens(T, 256, 11);
+    const targets = randomTokens(T * K, 256, 12);
+    const weights = Array.from({ length: T * K }, (_, j) => [1, 0.5, -0.3, 0, 1, 0.25][j % 6]!);
+    const batch: WeightedBatch = { B: 1, T, K, tokens: Int32Array.from(tokens), targets: Int32Array.from(targets), weights: Float32Array.from(weights) };
+    await t.computeGradients(batch);
+    const names = ["token_embd.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.1.attn_v.weight", "blk.1.ffn_down.weight", "blk.0.attn_norm.weight", "output_norm.weight", "output.weight"];
+    const h = 1e-2;
+    let worst = 0;
+    for (const name of names) {
+      const grad = t.gradient(name);
+      const w = t.tensor(name);
+      // The embedding rows of tokens that occur, and spread samples elsewhere.
+      const picks = name === "token_embd.weight" ? [tokens[0]! * 32, tokens[3]! * 32 + 5] : [0, 7, Math.floor(w.length / 2), w.length - 1];
+      for (const i of picks) {
+        const orig = w[i]!;
+        w[i] = orig + h;
+        t.setTensor(name, w);
+        const up = await t.loss(batch);
+        w[i] = orig - h;
+        t.setTensor(name, w);
+        const down = await t.loss(batch);
+        w[i] = orig;
+        t.setTensor(name, w);
+        const numeric = (up - down) / (2 * h);
+        const err = Math.abs(numeric - grad[i]!);
+        worst = Math.max(worst, err);
+        assert.ok(err < 2e-3 + 0.02 * Math.abs(numeric), `${name}[${i}]: analytic ${grad[i]} vs numeric ${numeric}`);
+      }
     }
+    assert.ok(worst < 2e-3, `worst gradient error ${worst}`);
+  });
+}
+
+test("a loss gathered in chunks equals the one-gather loss: value, gradients and logits", async () => {
+  // 2 sequences × 11 positions in chunks of 4: chunks straddle the sequence border, the last is short.
+  const whole = load({ seed: 32 });
+  const chunked = load({ seed: 32 }, true, 4);
+  const T = 11;
+  const K = 3;
+  const seqs = [randomTokens(T, 256, 50), randomTokens(T, 256, 51)];
+  const batch: WeightedBatch = {
+    B: 2,
+    T,
+    K,
+    tokens: Int32Array.from(seqs.flat()),
+    targets: Int32Array.from(randomTokens(2 * T * K, 256, 52)),
+    weights: Float32Array.from({ length: 2 * T * K }, (_, j) => [1, -0.5, 0, 0.25, 2][j % 5]!),
+  };
+  const a = await whole.computeGradients(batch);
+  const b = await chunked.computeGradients(batch);
+  assert.ok(Math.abs(a.loss - b.loss) < 1e-6 * Math.max(1, Math.abs(a.loss)), `loss ${a.loss} vs ${b.loss}`);
+  for (const name of ["output.weight", "output_norm.weight", "blk.0.attn_q.weight", "blk.1.ffn_down.weight", "token_embd.weight"]) {
+    const ga = whole.gradient(name);
+    const gb = chunked.gradient(name);
+    const scale = Math.max(...ga.map(Math.abs));
+    assert.ok(scale > 0, `${name} has a gradient`);
+    assert.ok(maxAbsDiff(ga, gb) < 1e-5 * scale, `${name}: max diff ${maxAbsDiff(ga, gb)} of ${scale}`);
   }
-  assert.ok(worst < 2e-3, `worst gradient error ${worst}`);
+  assert.deepEqual(await chunked.forward(seqs), await whole.forward(seqs));
+  // And a step moves both the same way.
+  await whole.step(batch, { lr: 1e-3 });
+  await chunked.step(batch, { lr: 1e-3 });
+  assert.ok(maxAbsDiff(whole.tensor("output.weight"), chunked.tensor("output.weight")) < 1e-5);
+});
+
+test("a fixed normaliser divides the weighted sum instead of Σ|w|", async () => {
+  const t = load({ seed: 33 });
+  const tokens = randomTokens(10, 256, 53);
+  const batch = nextTokenBatch([tokens], undefined, -0.5);
+  // Σ|w| = 9 · 0.5; with normaliser 1 the loss is the raw −Σ w·log p.
+  const normalised = await t.loss(batch);
+  const raw = await t.loss(batch, { normalizer: 1 });
+  assert.ok(Math.abs(raw - normalised * 4.5) < 1e-5 * Math.abs(raw), `${raw} vs ${normalised} · 4.5`);
+  await t.computeGradients(batch);
+  const g1 = t.gradient("blk.0.ffn_up.weight");
+  await t.computeGradients(batch, { normalizer: 9 });
+  const g2 = t.gradient("blk.0.ffn_up.weight");
+  // Dividing by 9 instead of 4.5 halves the gradient.
+  assert.ok(maxAbsDiff(g1.map((x) => x / 2), g2) < 1e-6 * Math.max(...g1.map(Math.abs)));
+  await assert.rejects(async () => t.loss(batch, { normalizer: 0 }), /normalizer/);
 });
 
 test("gradient accumulation over micro-batches equals one batch of both", async () => {
@@ -166,13 +219,13 @@ for (const nLayer of [8, 12]) {
 test("optimizer state moves to a fresh trainer and training continues identically", async () => {
   const path = makeTinyModel(dir, { nLayer: 2, seed: 29 });
   const batches = [0, 1, 2, 3].map((i) => nextTokenBatch([randomTokens(16, 256, 40 + i)]));
-  const a = Trainer.load(path, { threads: 2 });
+  const a = Trainer.load(path, { threads: 1 });
   trainers.push(a);
   for (const b of batches.slice(0, 2)) await a.step(b, { lr: 5e-3, weightDecay: 0.1 });
   // Checkpoint: weights through a saved GGUF, moments and step through the optimizer state.
   const ckpt = join(dir, "ckpt.gguf");
   await a.save(ckpt);
-  const resumed = Trainer.load(ckpt, { threads: 2 });
+  const resumed = Trainer.load(ckpt, { threads: 1 });
   trainers.push(resumed);
   resumed.setOptimizerState(a.optimizerState());
   assert.equal(resumed.optimizerState().step, 2);
