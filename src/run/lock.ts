@@ -1,7 +1,7 @@
 /**
- * A lock file so that two processes never work in the same run directory at once. It records the
- * holder's pid and host; a lock whose process is gone (killed, crashed, machine rebooted) is
- * stale and is taken over by the next run.
+ * A lock file so that two processes never work in the same run directory at once, or write the same
+ * output file. It records the holder's pid and host; a lock whose process is gone (killed, crashed,
+ * machine rebooted) is stale and is taken over by the next run.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, unlinkSync } from "node:fs";
@@ -48,9 +48,25 @@ export function holderAlive(holder: LockHolder): boolean {
   }
 }
 
+/**
+ * What a lock guards, for the messages that refuse it: `what` names it (e.g. the run directory's
+ * path), `busy` says what another process is doing there, and `busyFix` what to do about it.
+ */
+export interface LockSubject {
+  /** The guarded thing, e.g. `runs/x` or `--out model.gguf`. */
+  what: string;
+  /** Completes "`what` is ... (pid 12, since ...)", e.g. "in use by another lethe process". */
+  busy: string;
+  /** The fix when another process holds it; the lock file's path is appended. */
+  busyFix: string;
+  /** The refusal when this process holds it already. */
+  self: string;
+  selfFix: string;
+}
+
 const sameHolder = (a: LockHolder | undefined, b: LockHolder) => a?.pid === b.pid && a.startedAt === b.startedAt && a.hostname === b.hostname;
 
-/** An acquired lock on a directory; release it when done (it is also removed if the process exits). */
+/** An acquired lock (of a run directory or an output); release it when done (it is also removed if the process exits). */
 export class RunLock {
   private released = false;
   // A process that exits without releasing (an uncaught error, process.exit) still frees the
@@ -72,11 +88,22 @@ export class RunLock {
   }
 
   /**
-   * Takes the lock of `dir`, taking over a stale one. Throws InputError when a live process holds
-   * it (or one on another host, which cannot be checked), or when the lock file is unreadable.
+   * Takes the lock of the run directory `dir`, taking over a stale one. Throws InputError when a
+   * live process holds it (or one on another host, which cannot be checked), or when the lock file
+   * is unreadable.
    */
   static async acquire(dir: string): Promise<RunLock> {
-    const path = join(dir, LOCK_FILE);
+    return RunLock.acquireFile(join(dir, LOCK_FILE), {
+      what: dir,
+      busy: "in use by another lethe process",
+      busyFix: "wait for it to finish or use another --run-dir",
+      self: `${dir} is already open in this process`,
+      selfFix: "close the other RunDir on it first",
+    });
+  }
+
+  /** Takes the lock file `path` (see {@link acquire}), refusing in the words of `subject`. */
+  static async acquireFile(path: string, subject: LockSubject): Promise<RunLock> {
     const me: LockHolder = {
       pid: process.pid,
       hostname: hostname(),
@@ -99,21 +126,19 @@ export class RunLock {
         if (text === undefined) continue; // released meanwhile; try again
         const holder = parseHolder(text);
         if (holder === undefined) {
-          throw new InputError(`${path} is not a lethe lock file`, `delete ${path} if no lethe process is using ${dir}`);
+          throw new InputError(`${path} is not a lethe lock file`, `delete ${path} if no lethe process is using ${subject.what}`);
         }
-        if (holder.pid === process.pid && holder.hostname === me.hostname) {
-          throw new InputError(`${dir} is already open in this process`, "close the other RunDir on it first");
-        }
+        if (holder.pid === process.pid && holder.hostname === me.hostname) throw new InputError(subject.self, subject.selfFix);
         if (holderAlive(holder)) {
           const where = holder.hostname === me.hostname ? `pid ${holder.pid}` : `pid ${holder.pid} on host ${holder.hostname}`;
           throw new InputError(
-            `${dir} is in use by another lethe process (${where}, since ${holder.startedAt}: ${holder.command})`,
-            `wait for it to finish or use another --run-dir; if that process is not lethe, delete ${path}`,
+            `${subject.what} is ${subject.busy} (${where}, since ${holder.startedAt}: ${holder.command})`,
+            `${subject.busyFix}; if that process is not lethe, delete ${path}`,
           );
         }
         await RunLock.removeStale(path, holder);
       }
-      throw new InputError(`could not lock ${dir}: other processes keep taking it`, "run one lethe process per run directory");
+      throw new InputError(`could not lock ${subject.what}: other processes keep taking it`, "run one lethe process at a time on it");
     } finally {
       await unlink(draft).catch(() => undefined);
     }

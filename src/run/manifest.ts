@@ -11,6 +11,17 @@ export const MANIFEST_FILE = "manifest.json";
 export const MANIFEST_VERSION = 1;
 
 /**
+ * What a finished stage recorded about one output, to tell later whether it is still what the stage
+ * wrote (see `verifyOutputs` in stages.ts).
+ */
+export interface OutputHash {
+  /** Hex SHA-256 of the file; for a directory, of its files' relative paths and hashes. */
+  sha256: string;
+  /** `statSignature` (hash.ts) when hashed: while it holds, the file was not written since. */
+  stat: string;
+}
+
+/**
  * What is known about one stage. `running` is written when the stage starts, so a stage that never
  * reached `done` (a crash, kill -9) is recognisably unfinished; `failed` records a thrown error.
  */
@@ -23,6 +34,11 @@ export interface StageRecord {
   inputHashes: Record<string, string>;
   /** Output names, relative to the run directory. */
   outputs: string[];
+  /**
+   * Output name -> its hash, for `done` records. Manifests written before lethe recorded these lack
+   * it, and still load (see `verifyOutputs` in stages.ts).
+   */
+  outputHashes?: Record<string, OutputHash>;
   startedAt: string;
   finishedAt?: string;
   /** Wall-clock seconds the stage took. */
@@ -51,6 +67,12 @@ export function newManifest(kind: string, now = new Date()): Manifest {
 const isStringRecord = (v: unknown): v is Record<string, string> =>
   typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string");
 
+const isOutputHashes = (v: unknown): v is Record<string, OutputHash> =>
+  typeof v === "object" &&
+  v !== null &&
+  !Array.isArray(v) &&
+  Object.values(v).every((h) => typeof h === "object" && h !== null && typeof h.sha256 === "string" && typeof h.stat === "string");
+
 function checkRecord(r: unknown, where: string): string | undefined {
   if (typeof r !== "object" || r === null || Array.isArray(r)) return `${where} is not an object`;
   const s = r as Record<string, unknown>;
@@ -59,6 +81,7 @@ function checkRecord(r: unknown, where: string): string | undefined {
   if (typeof s.configHash !== "string") return `${where}.configHash is not a string`;
   if (!isStringRecord(s.inputHashes)) return `${where}.inputHashes is not an object of strings`;
   if (!Array.isArray(s.outputs) || !s.outputs.every((o) => typeof o === "string")) return `${where}.outputs is not a list of names`;
+  if (s.outputHashes !== undefined && !isOutputHashes(s.outputHashes)) return `${where}.outputHashes is not an object of { sha256, stat }`;
   if (typeof s.startedAt !== "string") return `${where}.startedAt is not a string`;
   if (s.stats !== undefined && (typeof s.stats !== "object" || s.stats === null)) return `${where}.stats is not an object`;
   return undefined;

@@ -167,10 +167,12 @@ export class RunDir {
     await rm(join(this.dir, STAGING_DIR, name), { recursive: true, force: true });
   }
 
-  /** Adds or replaces a stage record and saves the manifest. */
+  /** Adds a stage record at the end, or replaces the one of that name where it is, and saves. */
   async putRecord(record: StageRecord): Promise<void> {
-    const stages = this.current.stages.filter((s) => s.name !== record.name);
-    this.current = { ...this.current, stages: [...stages, record] };
+    const stages = this.current.stages.some((s) => s.name === record.name)
+      ? this.current.stages.map((s) => (s.name === record.name ? record : s))
+      : [...this.current.stages, record];
+    this.current = { ...this.current, stages };
     await this.save();
   }
 

@@ -5,7 +5,9 @@
  *
  * A run directory belongs to one method (recorded in `unlearn.json`): reusing it for another method
  * is refused unless `force`, which starts the records over. Within a method, a changed setting or
- * input reruns the stage it affects and every later one; finished stages are skipped.
+ * input reruns the stage it affects and every later one; finished stages are skipped while their
+ * outputs still hash as they did when the stage finished. The model is published at `out` as a copy
+ * (run/publish.ts), and `out` is locked for the run, so another run cannot write it meanwhile.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -14,7 +16,8 @@ import { Model } from "../engine/model.js";
 import { Trainer, checkTrainable, nextTokenBatch } from "../engine/trainer.js";
 import { InputError, InsufficientMemoryError } from "../errors.js";
 import { checkOutputFile, refuseOverwritingInputs, type NamedPath } from "../run/paths.js";
-import { publishFile } from "../run/publish.js";
+import { lockOutput, publishFile } from "../run/publish.js";
+import type { RunLock } from "../run/lock.js";
 import { RunDir } from "../run/run-dir.js";
 import { pendingStages, runStages, type StageEvent } from "../run/stages.js";
 import type { CorpusText } from "../tokenizer/corpus.js";
@@ -343,10 +346,13 @@ export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
   const p = await prepare(options);
   const emit = (e: UnlearnEvent | { type: "stage"; event: StageEvent }) => options.onEvent?.(e);
   let runDir: RunDir | undefined;
+  let outLock: RunLock | undefined;
   try {
     // Speeds do not matter here: only the memory of each stage is checked.
     refuseIfTooBig(planStages(p, 0, ruleOfThumbSpeeds(modelSize(p.basePath).nParams)));
     runDir = await RunDir.open(p.runDir, { kind: RUN_KIND, force: options.force });
+    // Another run (another --run-dir) publishing to the same --out is refused now, not at the end.
+    if (p.method.writesModel) outLock = await lockOutput(p.out!);
     await claimRunDir(runDir, p.method.name, options.force ?? false);
     const ctx: MethodContext = {
       config: p.config,
@@ -386,13 +392,15 @@ export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
     };
     if (runDir.has(DICTIONARY_FILE)) result.dictionary = runDir.path(DICTIONARY_FILE);
     if (p.method.writesModel) {
-      publishFile(runDir.path(UNLEARNED_MODEL), p.out!);
+      const sha256 = outcomes.map((o) => o.record.outputHashes?.[UNLEARNED_MODEL]?.sha256).find((h) => h !== undefined);
+      await publishFile(runDir.path(UNLEARNED_MODEL), p.out!, { lock: outLock, sha256 });
       result.out = p.out;
     } else {
       result.descriptor = runDir.path(WHP_LOGITS_FILE);
     }
     return result;
   } finally {
+    await outLock?.release();
     await runDir?.close();
     await p.tokenizer.dispose();
   }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -310,5 +310,112 @@ test(
     assert.deepEqual(await pending({ a: 1, b: 1, c: 1 }), []);
     assert.deepEqual(await pending({ a: 1, b: 2, c: 1 }), ["b", "c"]);
     assert.deepEqual(await pending({ a: 1, b: 1, c: 1 }, "c"), ["c"]);
+  }),
+);
+
+// Integrity of finished work: a finished stage is trusted only while its outputs still hash the same.
+
+const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, "run", "manifest.json"), "utf8")) as { stages: StageRecord[] };
+
+test(
+  "an output rewritten in place after its stage finished re-runs that stage instead of passing as up to date",
+  withDir(async (dir) => {
+    await runPipeline(dir);
+    const b = join(dir, "run", "b.txt");
+    const { atime, mtime } = statSync(b);
+    // Same size, other bytes, and the modification time put back: only the content tells.
+    writeFileSync(b, readFileSync(b, "utf8").replace("b1", "XX"));
+    utimesSync(b, atime, mtime);
+    const again = await runPipeline(dir);
+    assert.deepEqual(again.runs, ["b", "c"]);
+    assert.equal(again.reasons[0], `b: ${b} changed since the stage finished`);
+    assert.equal(readFileSync(join(dir, "run", "c.txt"), "utf8"), "in\na1\nb1\nc1\n");
+    const record = manifestOf(dir).stages.find((s) => s.name === "b")!;
+    assert.match(record.outputHashes?.["b.txt"]?.sha256 ?? "", /^[0-9a-f]{64}$/);
+  }),
+);
+
+test(
+  "an output touched but not changed keeps its stage, and the new file times are recorded",
+  withDir(async (dir) => {
+    await runPipeline(dir);
+    const before = manifestOf(dir).stages.find((s) => s.name === "a")!.outputHashes!["a.txt"];
+    const future = new Date(Date.now() + 3600_000);
+    utimesSync(join(dir, "run", "a.txt"), future, future);
+    const again = await runPipeline(dir);
+    assert.deepEqual(again.runs, []);
+    const after = manifestOf(dir).stages.find((s) => s.name === "a")!.outputHashes!["a.txt"];
+    assert.equal(after.sha256, before.sha256);
+    assert.notEqual(after.stat, before.stat);
+    assert.deepEqual(manifestOf(dir).stages.map((s) => s.name), ["a", "b", "c"], "records keep their order");
+  }),
+);
+
+test(
+  "pendingStages counts a stage whose output changed as pending",
+  withDir(async (dir) => {
+    await runPipeline(dir);
+    writeFileSync(join(dir, "run", "c.txt"), "damaged\n");
+    const { stages } = pipeline(dir, { a: 1, b: 1, c: 1 }, join(dir, "input.txt"));
+    const runDir = await RunDir.open(join(dir, "run"), { kind: "test" });
+    try {
+      assert.deepEqual(await pendingStages(runDir, stages), ["c"]);
+    } finally {
+      await runDir.close();
+    }
+  }),
+);
+
+test(
+  "a manifest without output hashes (older lethe): outputs untouched since the stage finished are adopted, later-written ones re-run",
+  withDir(async (dir) => {
+    await runPipeline(dir);
+    const path = join(dir, "run", "manifest.json");
+    const old = manifestOf(dir);
+    for (const s of old.stages) delete s.outputHashes;
+    writeFileSync(path, JSON.stringify(old));
+    // Written into after the stage finished, as through the hard link older lethe published.
+    const b = join(dir, "run", "b.txt");
+    const later = new Date(Date.parse(old.stages[1].finishedAt!) + 60_000);
+    utimesSync(b, later, later);
+    const again = await runPipeline(dir);
+    assert.deepEqual(again.runs, ["b", "c"]);
+    assert.match(again.reasons[0], /^b: .*b\.txt was modified after the stage finished/);
+    const adopted = manifestOf(dir).stages.find((s) => s.name === "a")!;
+    assert.match(adopted.outputHashes?.["a.txt"]?.sha256 ?? "", /^[0-9a-f]{64}$/, "the untouched output's hash is recorded");
+    assert.deepEqual((await runPipeline(dir)).runs, []);
+  }),
+);
+
+test(
+  "a directory output is checked file by file",
+  withDir(async (dir) => {
+    let runs = 0;
+    const stage: Stage = {
+      name: "shards",
+      config: {},
+      outputs: ["shards"],
+      async run(ctx) {
+        runs++;
+        mkdirSync(join(ctx.tmpPath("shards"), "deep"), { recursive: true });
+        writeFileSync(join(ctx.tmpPath("shards"), "one.bin"), "1111");
+        writeFileSync(join(ctx.tmpPath("shards"), "deep", "two.bin"), "2222");
+      },
+    };
+    const run = async () => {
+      const runDir = await RunDir.open(join(dir, "run"), { kind: "test" });
+      try {
+        return await runStages(runDir, [stage]);
+      } finally {
+        await runDir.close();
+      }
+    };
+    await run();
+    await run();
+    assert.equal(runs, 1);
+    writeFileSync(join(dir, "run", "shards", "deep", "two.bin"), "2223");
+    await run();
+    assert.equal(runs, 2);
+    assert.equal(readFileSync(join(dir, "run", "shards", "deep", "two.bin"), "utf8"), "2222");
   }),
 );

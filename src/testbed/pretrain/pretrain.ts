@@ -7,18 +7,20 @@
  *   train      model.gguf, history.json   with checkpoints/ while it runs
  *
  * A run that is killed (even with kill -9) continues from its newest checkpoint when run again with
- * the same options; a finished run run again does nothing. The model reaches `out` by one rename,
- * only once complete.
+ * the same options; a finished run run again does nothing. The model reaches `out` as a copy of its
+ * own (never a link into the run directory), by one rename, only once complete; `out` is locked
+ * while the run works, so two runs cannot both write it.
  */
 import { availableParallelism } from "node:os";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { FileFormatError, InputError, LetheError } from "../../errors.js";
 import { readGguf } from "../../gguf/read.js";
 import { llamaTensorShapes, type LlamaConfig } from "../../gguf/llama.js";
 import { fingerprintFile, hashConfig } from "../../run/hash.js";
 import { checkOutputFile, refuseOverwritingInputs, type NamedPath } from "../../run/paths.js";
-import { publishFile } from "../../run/publish.js";
+import { lockOutput, publishFile } from "../../run/publish.js";
+import type { RunLock } from "../../run/lock.js";
 import { RunDir } from "../../run/run-dir.js";
 import { runStages, type Stage, type StageEvent } from "../../run/stages.js";
 import { BpeTokenizer } from "../../tokenizer/bpe.js";
@@ -162,12 +164,6 @@ function makePlan(options: PretrainOptions): Plan {
   return plan;
 }
 
-function sameContent(a: string, b: string): boolean {
-  const [sa, sb] = [statSync(a), statSync(b)];
-  if (sa.ino === sb.ino && sa.dev === sb.dev) return true;
-  return sa.size === sb.size && readFileSync(a).equals(readFileSync(b));
-}
-
 function readTokens(path: string): Uint32Array {
   const bytes = readFileSync(path);
   if (bytes.byteLength % 4 !== 0) {
@@ -265,16 +261,18 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const emit = options.onEvent ?? (() => undefined);
   const signal = options.signal ?? new AbortController().signal;
   const runDir = await RunDir.open(plan.runDir, { kind: RUN_KIND, force: options.force });
+  let outLock: RunLock | undefined;
   try {
+    // Another run (another --run-dir) publishing to the same --out is refused now, not at the end.
+    outLock = await lockOutput(plan.out);
     const onEvent = (e: StageEvent) => {
       if (e.type === "skip" || e.type === "done") emit({ type: "stage", stage: e.stage, status: e.type });
       else if (e.type === "start") emit({ type: "stage", stage: e.stage, status: "start", reason: e.reason });
     };
     const outcomes = await runStages(runDir, stagesOf(plan, runDir, signal, emit), { signal, onEvent });
     removeCheckpoints(runDir);
-    const model = runDir.path("model.gguf");
-    const modelUpToDate = existsSync(plan.out) && sameContent(model, plan.out);
-    if (!modelUpToDate) publishFile(model, plan.out);
+    const sha256 = outcomes.find((o) => o.name === "train")!.record.outputHashes?.["model.gguf"]?.sha256;
+    const modelUpToDate = !(await publishFile(runDir.path("model.gguf"), plan.out, { lock: outLock, sha256 }));
 
     const stats = (name: string) => outcomes.find((o) => o.name === name)!.record.stats as Record<string, number>;
     const train = outcomes.find((o) => o.name === "train")!;
@@ -304,6 +302,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       history,
     };
   } finally {
+    await outLock?.release();
     await runDir.close();
   }
 }
