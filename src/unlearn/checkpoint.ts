@@ -5,7 +5,8 @@
  *
  *   model.gguf      the F32 weights (exact, so a resumed run continues bit for bit)
  *   optimizer.bin   the AdamW moments: a JSON header line, then the F32 arrays in header order
- *   state.json      the key of the run it belongs to, the step and the loss history
+ *   state.json      the key of the run it belongs to, the step, the loss history and what the
+ *                   method derived from the starting weights (NPO's reference log-likelihoods)
  *
  * It is written into a fresh directory that is renamed into place, so a checkpoint that exists is
  * complete. A checkpoint whose key differs (another config, corpus or model) is ignored.
@@ -25,6 +26,8 @@ export interface CheckpointState {
   losses: number[];
   /** Validation points measured so far, when the stage chooses its checkpoint by them. */
   validation?: ValidationPoint[];
+  /** What the method derived from the starting weights (TrainJob.startState), as JSON. */
+  startState?: unknown;
 }
 
 const CHECKPOINTS = "checkpoints";

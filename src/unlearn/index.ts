@@ -17,7 +17,7 @@ export {
 } from "./method.js";
 export { WhpLogitsModel, whpCombinedLogits, readWhpLogitsDescriptor, writeWhpLogitsDescriptor, type WhpLogitsDescriptor } from "./whp-logits.js";
 export { negateTaskVector, applyTaskVector } from "./task-vector.js";
-export { npoWeight, npoLrScale } from "./npo.js";
+export { npoWeight, npoLoss, npoNormalizer } from "./npo.js";
 export { tokenBlocks, batchIndices, loadCorpus, checkCorpusLength } from "./corpus.js";
 export { decodeBlocks, encodeBlock, type LabelledBlock } from "./label-store.js";
 export { llmDictionary, parseLlmAnchors, corpusChunks } from "./llm-anchors.js";

@@ -48,11 +48,20 @@ export interface TrainJob {
   trainEmbeddings?: boolean;
   signal: AbortSignal;
   /**
-   * The micro-batches of optimizer step `step` (0-based), a pure function of the step so a resumed
-   * run sees the same data. May read the current weights through `trainer` (NPO does), and may
-   * scale the step's learning rate by returning `lrScale`.
+   * The micro-batches of optimizer step `step` (0-based), a pure function of the step (and of the
+   * start state) so a resumed run sees the same data. May read the current weights through
+   * `trainer` (NPO does), and may divide the step's weighted loss by a `normalizer` of its own
+   * instead of Σ|w| (see Trainer.step).
    */
-  batches(step: number, trainer: Trainer): Promise<{ batches: WeightedBatch[]; lrScale?: number }>;
+  batches(step: number, trainer: Trainer): Promise<{ batches: WeightedBatch[]; normalizer?: number }>;
+  /**
+   * What a method derives from the weights training starts from (NPO: the reference
+   * log-likelihoods of its forget blocks). `compute` runs once, before the first step of a fresh
+   * run, while the trainer holds the starting weights; its result (JSON) is kept in every
+   * checkpoint, and a resumed run hands it to `restore` rather than computing it from the
+   * checkpoint's weights. A checkpoint without it is not resumed.
+   */
+  startState?: { compute(trainer: Trainer): Promise<unknown>; restore(saved: unknown): void };
   onProgress?(p: TrainProgress): void;
   /** Measure every few steps and keep the best checkpoint instead of the last (see checkpoint-choice.ts). */
   validation?: {
@@ -78,7 +87,8 @@ export interface TrainResult {
 /** Runs a training job to its end, resuming from its checkpoint when one matches. */
 export async function trainResumable(job: TrainJob): Promise<TrainResult> {
   const key = hashConfig(job.key);
-  const checkpoint = findCheckpoint(job.runDir, job.stage, key);
+  const found = findCheckpoint(job.runDir, job.stage, key);
+  const checkpoint = found && (!job.startState || found.state.startState !== undefined) ? found : undefined;
   const trainer = Trainer.load(checkpoint?.modelPath ?? job.modelPath, { threads: job.threads, trainEmbeddings: job.trainEmbeddings ?? true });
   const losses: number[] = checkpoint ? [...checkpoint.state.losses] : [];
   const start = checkpoint?.state.step ?? 0;
@@ -96,19 +106,30 @@ export async function trainResumable(job: TrainJob): Promise<TrainResult> {
   };
   try {
     if (checkpoint) trainer.setOptimizerState(decodeOptimizerState(readFileSync(checkpoint.optimizerPath), checkpoint.optimizerPath));
+    let startState: unknown;
+    if (job.startState) {
+      if (checkpoint) job.startState.restore((startState = checkpoint.state.startState));
+      else startState = await job.startState.compute(trainer);
+    }
     const { lr, warmupSteps, weightDecay, clip } = job.settings;
     const schedule = cosineSchedule({ lr, warmupSteps: Math.min(warmupSteps, job.steps), totalSteps: job.steps });
     if (job.validation && start === 0) await validate(0);
     for (let step = start; step < job.steps; step++) {
       if (job.signal.aborted) throw new CancelledError(`the ${job.stage} stage`);
-      const { batches, lrScale } = await job.batches(step, trainer);
-      const result = await trainer.step(batches, { lr: schedule(step) * (lrScale ?? 1), weightDecay, clip });
+      const { batches, normalizer } = await job.batches(step, trainer);
+      const result = await trainer.step(batches, { lr: schedule(step), weightDecay, clip, normalizer });
       losses.push(result.loss);
       const tokensPerStep = batches.reduce((n, b) => n + b.B * b.T, 0);
       job.onProgress?.({ stage: job.stage, step: step + 1, steps: job.steps, loss: result.loss, tokensPerStep, resumedFrom: step === start && start > 0 ? start : undefined });
       if (job.validation && ((step + 1) % job.validation.every === 0 || step + 1 === job.steps)) await validate(step + 1);
       if ((step + 1) % job.checkpointEvery === 0 && step + 1 < job.steps) {
-        await saveCheckpoint(job.runDir, job.stage, trainer, { key, step: step + 1, losses, ...(job.validation ? { validation: points } : {}) });
+        await saveCheckpoint(job.runDir, job.stage, trainer, {
+          key,
+          step: step + 1,
+          losses,
+          ...(job.validation ? { validation: points } : {}),
+          ...(job.startState ? { startState } : {}),
+        });
       }
     }
     if (job.validation) copyFileSync(keptPath, job.outPath);

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { batchIndices, checkCorpusLength, permutation, tokenBlocks } from "../../src/unlearn/corpus.js";
-import { npoLrScale, npoWeight } from "../../src/unlearn/npo.js";
+import { npoLoss, npoNormalizer, npoWeight } from "../../src/unlearn/npo.js";
 import { negateTaskVector } from "../../src/unlearn/task-vector.js";
 import { decodeBlocks, encodeBlock } from "../../src/unlearn/label-store.js";
 import { decodeOptimizerState, encodeOptimizerState } from "../../src/unlearn/checkpoint.js";
@@ -19,10 +19,20 @@ test("npoWeight is 2σ(β(logp_cur − logp_ref)): 1 at the start, → 0 as the 
   assert.equal(npoWeight(1e6, 0, 1), 2);
 });
 
-test("npoLrScale is the token-weighted mean weight", () => {
-  // (1·10 + 0.5·30) / 40 = 25/40
-  assert.equal(npoLrScale([1, 0.5], [10, 30]), 0.625);
-  assert.equal(npoLrScale([], []), 0);
+test("npoLoss is (2/β)·log(1 + e^{β·Δ}), whose derivative in Δ is the NPO weight", () => {
+  assert.equal(npoLoss(-10, -10, 0.1), 20 * Math.log(2));
+  // Stable at both ends: (2/β)·βΔ for large Δ, 0 for very negative Δ.
+  assert.ok(Math.abs(npoLoss(1e6, 0, 1) - 2e6) < 1e-6);
+  assert.equal(npoLoss(-1e6, 0, 1), 0);
+  for (const [cur, ref, beta] of [[-30, -10, 0.1], [-12, -10, 2], [-5, -40, 0.5]] as const) {
+    const h = 1e-5;
+    const slope = (npoLoss(cur + h, ref, beta) - npoLoss(cur - h, ref, beta)) / (2 * h);
+    assert.ok(Math.abs(slope - npoWeight(cur, ref, beta)) < 1e-6, `${slope} vs ${npoWeight(cur, ref, beta)}`);
+  }
+});
+
+test("npoNormalizer counts the targets of full blocks", () => {
+  assert.equal(npoNormalizer(8, 256), 8 * 255);
 });
 
 test("negateTaskVector: θ_base − β(θ_reinforced − θ_base)", () => {

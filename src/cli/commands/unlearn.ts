@@ -160,7 +160,7 @@ export function render(r: UnlearnCommandResult, out: Output): void {
 }
 
 function summarise(stats: Record<string, unknown>): string {
-  const keys = ["steps", "finalLoss", "entries", "absentTerms", "blocks", "changedShare", "npoMeanWeight", "meanAbsDelta", "alpha"];
+  const keys = ["steps", "finalLoss", "entries", "absentTerms", "blocks", "changedShare", "npoMeanWeight", "npoLoss", "meanAbsDelta", "alpha"];
   return keys
     .filter((k) => typeof stats[k] === "number")
     .map((k) => `${k}=${Number((stats[k] as number).toPrecision(4))}`)

@@ -1,65 +1,92 @@
 /**
  * `npo`: Negative Preference Optimization (see npo.ts for the derivation). The reference model is
- * the base model, so each forget block's reference log-likelihood is the trainer's own before the
- * first update; it is computed lazily per block (the data of a step is a pure function of the step)
- * and kept in memory. Each step weights every target of block b by −w_b with
- * w_b = 2·σ(β·(log π_θ(y_b) − log π_ref(y_b))) and scales the learning rate to undo the trainer's
- * normalisation.
+ * the base model: before the first update the trainer scores every forget block a run will visit
+ * with the starting weights, in the same graph that scores the current weights each step, and the
+ * scores are kept in the checkpoints so a resumed run uses the same ones. Each step weights every
+ * target of block b by −w_b, w_b = 2·σ(β·(log π_θ(y_b) − log π_ref(y_b))), and divides by the fixed
+ * normaliser of npo.ts, so AdamW receives the NPO gradient up to a constant factor.
  */
-import { nextTokenBatch, type Trainer } from "../../engine/trainer.js";
+import { nextTokenBatch, type Trainer, type WeightedBatch } from "../../engine/trainer.js";
+import { FileFormatError } from "../../errors.js";
 import { batchIndices } from "../corpus.js";
 import { ascentStage } from "../stages/ascent.js";
-import { npoLrScale, npoWeight } from "../npo.js";
+import { npoLoss, npoNormalizer, npoWeight } from "../npo.js";
 import type { MethodContext, UnlearnMethod } from "../method.js";
 import { ascentWorkload } from "./gradient-ascent.js";
-import { Model } from "../../engine/model.js";
-import { loadInferenceModel } from "../stages/common.js";
 
-/** Σ log p(y_t | y_<t) of one block under the trainer's current weights. */
-async function sequenceLogprob(trainer: Trainer, seq: number[]): Promise<number> {
-  const batch = nextTokenBatch([seq]);
-  return -(await trainer.loss(batch)) * (seq.length - 1);
+/** log π(y) = Σ_t log p(y_t | y_<t) of one block under the trainer's current weights. */
+export async function sequenceLogprob(trainer: Trainer, seq: readonly number[]): Promise<number> {
+  // With weights 1 and normaliser 1 the loss is −Σ log p itself.
+  return -(await trainer.loss(nextTokenBatch([seq]), { normalizer: 1 }));
+}
+
+/** The log-likelihoods of blocks `indices` of `blocks` under the trainer's current weights. */
+export async function referenceLogprobs(trainer: Trainer, blocks: readonly (readonly number[])[], indices: Iterable<number>): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const i of [...new Set(indices)].sort((a, b) => a - b)) out.set(i, await sequenceLogprob(trainer, blocks[i]!));
+  return out;
+}
+
+/** One NPO step: the weighted batches and normaliser for the trainer, and what they came from. */
+export interface NpoStep {
+  /** One micro-batch per block, every target weighted −w_b. */
+  batches: WeightedBatch[];
+  normalizer: number;
+  /** w_b per block. */
+  weights: number[];
+  /** The NPO loss (mean over the blocks) at the current weights. */
+  loss: number;
+}
+
+/** The NPO step for `seqs` with reference log-likelihoods `references` (same order). */
+export async function npoStep(trainer: Trainer, seqs: readonly (readonly number[])[], references: readonly number[], beta: number, blockTokens: number): Promise<NpoStep> {
+  const weights: number[] = [];
+  const batches: WeightedBatch[] = [];
+  let loss = 0;
+  for (let b = 0; b < seqs.length; b++) {
+    const current = await sequenceLogprob(trainer, seqs[b]!);
+    const w = npoWeight(current, references[b]!, beta);
+    weights.push(w);
+    loss += npoLoss(current, references[b]!, beta) / seqs.length;
+    batches.push(nextTokenBatch([seqs[b]!], blockTokens, -w));
+  }
+  return { batches, normalizer: npoNormalizer(seqs.length, blockTokens), weights, loss };
 }
 
 function npoStages(ctx: MethodContext) {
-  // Reference log-likelihoods come from the base model through inference (not the trainer), so a
-  // run resumed from a checkpoint computes them from the same weights as an uninterrupted one.
-  const reference = new Map<number, number>();
-  let referenceModel: Model | undefined;
-  const referenceOf = async (index: number, seq: number[]): Promise<number> => {
-    const known = reference.get(index);
-    if (known !== undefined) return known;
-    referenceModel ??= loadInferenceModel(ctx.basePath, ctx.blockTokens, ctx.threads);
-    const [lp] = await referenceModel.tokenLogprobs([seq]);
-    const total = lp!.reduce((a, b) => a + b, 0);
-    reference.set(index, total);
-    return total;
-  };
-  const stage = ascentStage(ctx, "ascent", { reference: "base" }, async (step, data, trainer) => {
-    const { batchSize, npoBeta } = ctx.config.ascent;
-    const indices = batchIndices(data.forget.length, batchSize, step, ctx.config.seed);
-    const weights: number[] = [];
-    const counts: number[] = [];
-    const batches = [];
-    for (const i of indices) {
-      const seq = data.forget[i]!;
-      const w = npoWeight(await sequenceLogprob(trainer, seq), await referenceOf(i, seq), npoBeta);
-      weights.push(w);
-      counts.push(seq.length - 1);
-      batches.push(nextTokenBatch([seq], ctx.blockTokens, -w));
-    }
-    const meanWeight = weights.reduce((a, b) => a + b, 0) / weights.length;
-    return { batches, lrScale: npoLrScale(weights, counts), stats: { npoMeanWeight: Math.round(meanWeight * 1e4) / 1e4 } };
-  });
-  const run = stage.run;
-  stage.run = async (c) => {
-    try {
-      return await run(c);
-    } finally {
-      await referenceModel?.dispose();
-      referenceModel = undefined;
-    }
-  };
+  const { batchSize, npoBeta, steps } = ctx.config.ascent;
+  const indicesOf = (nBlocks: number, step: number) => batchIndices(nBlocks, batchSize, step, ctx.config.seed);
+  let reference = new Map<number, number>();
+  const stage = ascentStage(
+    ctx,
+    "ascent",
+    { reference: "trainer", normalizer: "blocks" },
+    async (step, data, trainer) => {
+      const indices = indicesOf(data.forget.length, step);
+      const s = await npoStep(trainer, indices.map((i) => data.forget[i]!), indices.map((i) => reference.get(i)!), npoBeta, ctx.blockTokens);
+      const meanWeight = s.weights.reduce((a, b) => a + b, 0) / s.weights.length;
+      // Unrounded: the first step's mean weight is exactly 1.
+      return { batches: s.batches, normalizer: s.normalizer, stats: { npoMeanWeight: meanWeight, npoLoss: s.loss } };
+    },
+    (data) => ({
+      // Every block the run will visit, scored with the starting weights before the first update.
+      async compute(trainer) {
+        const visited = Array.from({ length: steps }, (_, step) => indicesOf(data.forget.length, step)).flat();
+        reference = await referenceLogprobs(trainer, data.forget, visited);
+        return [...reference];
+      },
+      restore(saved) {
+        const ok = Array.isArray(saved) && saved.every((e) => Array.isArray(e) && e.length === 2 && Number.isInteger(e[0]) && Number.isFinite(e[1]));
+        if (!ok) {
+          throw new FileFormatError(
+            `the NPO reference log-likelihoods in the checkpoint of ${ctx.runDir.dir} are damaged`,
+            `delete ${ctx.runDir.dir}/checkpoints/ascent and rerun; the stage restarts from its beginning`,
+          );
+        }
+        reference = new Map(saved as [number, number][]);
+      },
+    }),
+  );
   return [stage];
 }
 
@@ -69,5 +96,11 @@ export const npo: UnlearnMethod = {
   writesModel: true,
   needsRetain: false,
   stages: npoStages,
-  workload: (w) => [{ ...ascentWorkload(w, w.config.ascent.batchSize), inferTokens: w.forgetTokens, inferenceModels: 1 }],
+  workload: (w) => {
+    const ascent = ascentWorkload(w, w.config.ascent.batchSize);
+    // A forward pass costs about a third of a training step: one per block and step for the
+    // current log-likelihoods, and one per visited block for the reference.
+    const references = Math.min(w.forgetTokens, ascent.trainTokens);
+    return [{ ...ascent, trainTokens: Math.round(ascent.trainTokens + (ascent.trainTokens + references) / 3) }];
+  },
 };

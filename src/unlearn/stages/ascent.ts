@@ -4,6 +4,7 @@
  * method chooses; the model is the stage's output.
  */
 import type { Trainer, WeightedBatch } from "../../engine/trainer.js";
+import type { TrainJob } from "../train-loop.js";
 import type { Stage } from "../../run/stages.js";
 import { tokenBlocks } from "../corpus.js";
 import { UNLEARNED_MODEL, type MethodContext } from "../method.js";
@@ -15,17 +16,24 @@ export interface AscentData {
   retain: number[][];
 }
 
-/** A method's choice of batches for one step. */
-export type AscentBatches = (step: number, data: AscentData, trainer: Trainer) => Promise<{ batches: WeightedBatch[]; lrScale?: number; stats?: Record<string, number> }>;
+/** A method's choice of batches for one step (and, optionally, the normaliser of its loss). */
+export type AscentBatches = (step: number, data: AscentData, trainer: Trainer) => Promise<{ batches: WeightedBatch[]; normalizer?: number; stats?: Record<string, number> }>;
 
 /**
  * The stage named `name` (also its checkpoint folder); `extraConfig` is hashed with the settings
- * (a method's own constants).
+ * (a method's own constants); `startState` derives a method's state from the starting weights
+ * (see TrainJob.startState).
  */
-export function ascentStage(ctx: MethodContext, name: string, extraConfig: unknown, batchesFor: AscentBatches, extraInputs: Record<string, string> = {}): Stage {
+export function ascentStage(
+  ctx: MethodContext,
+  name: string,
+  extraConfig: unknown,
+  batchesFor: AscentBatches,
+  startState?: (data: AscentData) => NonNullable<TrainJob["startState"]>,
+): Stage {
   const settings = ctx.config.ascent;
   const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, method: ctx.config.method, extraConfig };
-  const inputs = { model: ctx.basePath, ...corpusInputs("forget", ctx.forgetPaths), ...corpusInputs("retain", ctx.retainPaths), ...extraInputs };
+  const inputs = { model: ctx.basePath, ...corpusInputs("forget", ctx.forgetPaths), ...corpusInputs("retain", ctx.retainPaths) };
   return {
     name,
     config,
@@ -51,6 +59,7 @@ export function ascentStage(ctx: MethodContext, name: string, extraConfig: unkno
           Object.assign(last, out.stats ?? {});
           return out;
         },
+        startState: startState?.(data),
       });
       return { forgetBlocks: data.forget.length, retainBlocks: data.retain.length, ...result, ...last };
     },

@@ -86,6 +86,7 @@ export async function trainBaseInStage(
     steps: number;
     settings: TrainSettings;
     batches: TrainJob["batches"];
+    startState?: TrainJob["startState"];
     trainEmbeddings?: boolean;
     validation?: TrainJob["validation"];
   },
@@ -105,6 +106,7 @@ export async function trainBaseInStage(
     validation: job.validation,
     signal: stage.signal,
     batches: job.batches,
+    startState: job.startState,
     onProgress: (progress) => ctx.emit({ type: "train", progress }),
   });
 }
