@@ -9,6 +9,7 @@ export { Model, loadModel, type LoadModelOptions, type ModelInfo, type GenerateO
 export { Trainer, loadTrainer, nextTokenBatch, type TrainerOptions, type OptimizerOptions, type WeightedBatch, type StepResult } from "./engine/trainer.js";
 export { cosineSchedule } from "./engine/schedule.js";
 export { backendInfo, gemmGflops } from "./engine/native.js";
+export { probeModelFile, type ProbeResult, type ProbeOptions } from "./engine/probe.js";
 export { readGguf, writeGguf, createLlamaGguf, readLlamaConfig, type LlamaConfig } from "./gguf/index.js";
 export { BpeTokenizer, readCorpus } from "./tokenizer/index.js";
 export { pretrain, type PretrainOptions, type PretrainResult } from "./testbed/pretrain/index.js";

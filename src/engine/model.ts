@@ -8,6 +8,7 @@ import { existsSync, statSync } from "node:fs";
 import { InputError, UnsupportedModelError } from "../errors.js";
 import { readGguf } from "../gguf/read.js";
 import type { GgufFile } from "../gguf/types.js";
+import { validateModelFile } from "../gguf/validate.js";
 import { binsDir, native, translateNativeError, resolveThreads, type NativeLlamaModel, type ProgressCallback } from "./native.js";
 import { NativeResource } from "./native-resource.js";
 
@@ -77,13 +78,18 @@ export interface TopLogits {
 
 const SUPPORTED_ARCHITECTURES = new Set(["llama", "qwen2", "mistral", "qwen3", "gemma", "gemma2", "phi3"]);
 
-/** Reads and validates a GGUF header so that a bad file gets a typed error, not a native abort. */
+/**
+ * Reads and validates a GGUF header so that a bad file gets a typed error, not a native abort. Every
+ * model file lethe hands to llama.cpp or its trainer passes through here first.
+ */
 export function inspectModelFile(path: string): GgufFile {
   if (!existsSync(path)) {
     throw new InputError(`model file not found: ${path}`, "check the path, or build a model with `lethe pretrain`");
   }
   if (!statSync(path).isFile()) throw new InputError(`${path} is not a file`, "pass the path of a .gguf file");
-  return readGguf(path);
+  const file = readGguf(path);
+  validateModelFile(file);
+  return file;
 }
 
 export class Model extends NativeResource<NativeLlamaModel> {

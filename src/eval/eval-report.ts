@@ -64,6 +64,12 @@ export function formatEvalMarkdown(report: EvalReport): string {
     );
   }
 
+  const failed = report.failed ?? [];
+  if (failed.length > 0) {
+    out.push("## Failed models", "", "These models crashed llama.cpp when loaded and were not measured; every number above is from the others.", "");
+    out.push(...failed.map((f) => `- ${escapeCell(f.name)} (${f.role}, ${escapeCell(f.path)}): ${escapeCell(f.error)} Fix: ${escapeCell(f.fix)}`), "");
+  }
+
   const warnings = [
     ...report.warnings,
     ...report.models.flatMap((m) => m.results.flatMap((r) => r.warnings.map((w) => `${m.name} / ${r.suite}: ${w}`))),

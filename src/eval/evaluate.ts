@@ -6,7 +6,8 @@
  */
 import { basename, dirname } from "node:path";
 
-import { InputError } from "../errors.js";
+import { InputError, type LetheError } from "../errors.js";
+import type { ProbeResult } from "../engine/probe.js";
 import type { ScoringModel } from "./engine-port.js";
 import type { EvalData } from "./eval-data.js";
 import { limitEvalData } from "./eval-data.js";
@@ -100,6 +101,24 @@ export interface EvaluateOptions {
   onEvent?: (event: EvalEvent) => void;
   /** Opens a model file; default the llama.cpp engine. Tests substitute fakes. */
   openModel?: (path: string, name: string) => Promise<LoadedModel> | LoadedModel;
+  /**
+   * With more than one model, checks each file in a child process before any work, so that a model
+   * llama.cpp aborts on is reported in `failed` instead of ending the run; a typed error (a file
+   * lethe's checks refuse) is thrown at once. Default: probeModelFile with the llama.cpp engine;
+   * none when `openModel` is given.
+   */
+  probeModel?: (path: string) => Promise<ProbeResult>;
+}
+
+/** A model that could not be evaluated because it crashed llama.cpp; the others were measured. */
+export interface FailedModel {
+  name: string;
+  path: string;
+  role: ModelRole;
+  /** The error's class name, e.g. "EngineError". */
+  kind: string;
+  error: string;
+  fix: string;
 }
 
 /** One model's results. */
@@ -127,6 +146,8 @@ export interface EvalReport {
   /** Items each set held after `limit`. */
   counts: Record<string, number>;
   models: ModelEvaluation[];
+  /** Models left out because they crashed llama.cpp when probed (absent or empty when none did). */
+  failed?: FailedModel[];
   warnings: string[];
 }
 
@@ -214,6 +235,11 @@ export function modelNames(paths: readonly string[]): string[] {
   });
 }
 
+async function probeEngineModel(path: string, signal: AbortSignal | undefined): Promise<ProbeResult> {
+  const { probeModelFile } = await import("../engine/probe.js");
+  return probeModelFile(path, { signal });
+}
+
 async function openEngineModel(path: string, name: string, threads: number | undefined): Promise<LoadedModel> {
   const { EngineScoringModel } = await import("./engine-model.js");
   return EngineScoringModel.open(path, { threads, name });
@@ -275,6 +301,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
   const names = modelNames(paths);
   const roles: ModelRole[] = [...(options.gold ? ["gold" as const] : []), "model", ...(options.compare ?? []).map(() => "compare" as const)];
   const open = options.openModel ?? ((path: string, name: string) => openEngineModel(path, name, options.threads));
+  const failed = await probeModels(paths, names, roles, options);
   const evaluations: ModelEvaluation[] = [];
   let goldAuc: number | undefined;
 
@@ -282,6 +309,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
     throwIfCancelled(options.signal, "the evaluation");
     const name = names[i];
     const role = roles[i];
+    if (failed.some((f) => f.path === path && f.role === role)) continue;
     options.onEvent?.({ type: "model", model: name, role, path });
     const model = await open(path, name);
     const results: SuiteResult[] = [];
@@ -308,7 +336,9 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
   }
 
   const gold = evaluations.find((e) => e.role === "gold");
-  if (!gold) warnings.add("no gold model", "metrics relative to gold (vsGold, PrivLeak) are not available; give --gold");
+  const failedGold = failed.find((f) => f.role === "gold");
+  if (failedGold) warnings.add("no gold model", `the gold model ${failedGold.name} could not be evaluated, so metrics relative to gold (vsGold, PrivLeak) are not available`);
+  else if (!gold) warnings.add("no gold model", "metrics relative to gold (vsGold, PrivLeak) are not available; give --gold");
   const goldMetrics = gold ? flatMetrics(gold.results) : undefined;
   for (const e of evaluations) e.vsGold = relativeToGold(flatMetrics(e.results), goldMetrics);
 
@@ -327,8 +357,31 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
     gold: gold?.name ?? null,
     counts: countItems(data),
     models: evaluations,
+    failed,
     warnings: warnings.list(),
   };
+}
+
+/**
+ * Probes every model of a multi-model run before any work (see {@link EvaluateOptions.probeModel}).
+ * A typed error is thrown at once, as an input problem; crashes are returned, and when every model
+ * crashed the first crash is thrown, since there is nothing left to measure.
+ */
+async function probeModels(paths: readonly string[], names: readonly string[], roles: readonly ModelRole[], options: EvaluateOptions): Promise<FailedModel[]> {
+  const probe = options.probeModel ?? (options.openModel ? undefined : (path: string) => probeEngineModel(path, options.signal));
+  if (!probe || paths.length < 2) return [];
+  const failed: FailedModel[] = [];
+  let firstCrash: LetheError | undefined;
+  for (const [i, path] of paths.entries()) {
+    throwIfCancelled(options.signal, "the evaluation");
+    const result = await probe(path);
+    if (result.ok) continue;
+    if (!result.crashed) throw result.error;
+    firstCrash ??= result.error;
+    failed.push({ name: names[i], path, role: roles[i], kind: result.error.name, error: result.error.message, fix: result.error.fix });
+  }
+  if (failed.length === paths.length) throw firstCrash!;
+  return failed;
 }
 
 function countItems(data: EvalData): Record<string, number> {

@@ -54,6 +54,7 @@ export {
   type EvalSettings,
   type EvalEvent,
   type ModelEvaluation,
+  type FailedModel,
   type ModelRole,
   type LoadedModel,
   type SuiteName,

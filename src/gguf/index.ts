@@ -14,3 +14,4 @@ export {
   readLlamaConfig,
   tokenizerMetadata,
 } from "./llama.js";
+export { validateModelFile } from "./validate.js";

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-import { ServiceError } from "../../errors.js";
+import { EngineError, ServiceError } from "../../errors.js";
 import { checkOutputFile, refuseOverwritingInputs, type NamedPath } from "../../run/paths.js";
 
 import { defineCommand, type ParsedArgs } from "../args.js";
@@ -228,6 +228,16 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
   report.warnings.unshift(...warnings);
   for (const w of report.warnings.slice(warnings.length)) ctx.out.warn(w);
   const written = await writeEvalReport(report, outPath);
+  // A model that crashed llama.cpp was left out; the others' results are written, but the command
+  // fails so that no script takes the run for a complete one.
+  const failed = report.failed ?? [];
+  if (failed.length > 0) {
+    const which = failed.map((f) => `${f.name} (${f.role}): ${f.error}`).join("; ");
+    throw new EngineError(
+      `${failed.length} of ${failed.length + report.models.length} models could not be evaluated and were left out of ${written.json}: ${which}`,
+      failed[0]!.fix,
+    );
+  }
   // A judge that judged nothing leaves familiarity unmeasured: the other results are kept, but the
   // command fails so that no script takes the run for a complete one.
   if (judged && judged.failed > 0 && judged.judged === 0) {

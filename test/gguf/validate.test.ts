@@ -1,0 +1,89 @@
+// Model files whose header parses but which llama.cpp or the trainer would abort on (issue 13) are
+// refused with an InputError naming the file and the key, before any native code sees them.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+
+import { Model } from "../../src/engine/model.js";
+import { probeModelFile } from "../../src/engine/probe.js";
+import { Trainer } from "../../src/engine/trainer.js";
+import { EngineError, InputError, UnsupportedModelError } from "../../src/errors.js";
+import { readGguf, readTensorF32 } from "../../src/gguf/read.js";
+import { GgmlType } from "../../src/gguf/types.js";
+import { writeGguf } from "../../src/gguf/write.js";
+import { validateModelFile } from "../../src/gguf/validate.js";
+import { BAD_MODELS, makeBadModel } from "../fixtures/bad-models.js";
+import { makeTinyModel } from "../fixtures/tiny-model.js";
+
+const dir = mkdtempSync(join(tmpdir(), "lethe-validate-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function refused(path: string, names: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof InputError, `expected an InputError, got ${String(error)}`);
+    assert.ok(error.message.startsWith(path), `the message names the file: ${error.message}`);
+    assert.match(error.message, names);
+    assert.ok(error.fix.length > 0);
+    return true;
+  };
+}
+
+for (const [name, bad] of Object.entries(BAD_MODELS)) {
+  test(`${bad.problem} is an InputError naming the file and key, for the header check, llama.cpp loading and the trainer`, async () => {
+    const path = makeBadModel(dir, name);
+    assert.throws(() => validateModelFile(readGguf(path)), refused(path, bad.names));
+    assert.throws(() => Model.load(path, { threads: 1 }), refused(path, bad.names));
+    assert.throws(() => Trainer.load(path, { threads: 1 }), refused(path, bad.names));
+  });
+}
+
+test("the valid tiny model passes, in F32 and F16, and so do tied embeddings and qwen2 biases", () => {
+  for (const overrides of [{}, { dtype: "f16" as const }, { tiedEmbeddings: true }, { architecture: "qwen2" as const }]) {
+    validateModelFile(readGguf(makeTinyModel(dir, overrides)));
+  }
+});
+
+test("real vocabularies of many model families pass (llama.cpp's vocab-only test models)", (t) => {
+  const models = join(import.meta.dirname, "..", "..", "build", "llama-src", "models");
+  if (!existsSync(models)) return t.skip("llama.cpp's source is not extracted in build/");
+  const files = readdirSync(models).filter((f) => f.startsWith("ggml-vocab-") && f.endsWith(".gguf"));
+  assert.ok(files.length > 5);
+  for (const f of files) validateModelFile(readGguf(join(models, f)));
+});
+
+// Without the checks llama.cpp itself aborts on these files; the probe's child process sees the
+// abort from outside and reports it as a crash instead of ending this process.
+for (const name of ["duplicate-token", "nan-eps", "f16-norm"] as const) {
+  test(`unchecked, llama.cpp aborts on ${BAD_MODELS[name]!.problem}; the probe reports the crash, checked it reports the InputError`, async () => {
+    const path = makeBadModel(dir, name);
+    const raw = await probeModelFile(path, { checks: false });
+    assert.equal(raw.ok, false);
+    assert.ok(!raw.ok && raw.crashed && raw.error instanceof EngineError);
+    assert.match(raw.error.message, /aborted the process \(SIGABRT\)/);
+    assert.match(raw.error.message, /GGML_ASSERT|unsupported types/);
+    const checked = await probeModelFile(path);
+    assert.ok(!checked.ok && !checked.crashed && checked.error instanceof InputError);
+    assert.match(checked.error.message, BAD_MODELS[name]!.names);
+  });
+}
+
+// Found by the fuzzer: with no tokenizer llama.cpp loads the model, then asserts on the first text.
+test("a model without a tokenizer (tokenizer.ggml.model \"none\") is refused; unchecked, llama.cpp aborts tokenizing", async () => {
+  const file = readGguf(makeTinyModel(dir));
+  const path = join(dir, "no-tokenizer.gguf");
+  const metadata = new Map(file.metadata).set("tokenizer.ggml.model", { type: "string", value: "none" });
+  writeGguf(path, { metadata, tensors: file.tensors.map((t) => ({ name: t.name, dims: t.dims, type: GgmlType.F32, data: readTensorF32(file, t.name) })) });
+  assert.throws(
+    () => Model.load(path, { threads: 1 }),
+    (e: unknown) => e instanceof UnsupportedModelError && e.message.startsWith(path) && /"tokenizer\.ggml\.model" is string "none"/.test(e.message),
+  );
+  const raw = await probeModelFile(path, { checks: false });
+  assert.ok(!raw.ok && raw.crashed);
+  assert.match(raw.error.message, /Tokenizer not initialized/);
+});
+
+test("the probe passes a good model", async () => {
+  assert.deepEqual(await probeModelFile(makeTinyModel(dir)), { ok: true });
+});
