@@ -166,10 +166,12 @@ function checkHyperparameters(file: GgufFile, arch: string): Hyperparameters {
     }
     headK = keyLength ?? width / nHead[0]!;
     headV = valueLength ?? width / nHead[0]!;
-    nRot = integer(file, key("rope.dimension_count")) ?? headK;
-    // 0 makes the trainer's RoPE loop forever; an odd count trips ggml's assertion.
-    if (nRot < 2 || nRot % 2 !== 0 || (headK > 0 && nRot > headK)) {
-      throw keyError(file, key("rope.dimension_count"), `is ${nRot}; RoPE needs an even number of dimensions from 2 to the head size ${headK}`);
+    const ropeDims = integer(file, key("rope.dimension_count"));
+    nRot = ropeDims ?? headK;
+    // 0 makes the trainer's RoPE loop forever; an odd count or one past the head trips ggml's assertions.
+    if ((ropeDims !== undefined || headK > 0) && (nRot < 2 || nRot % 2 !== 0 || (headK > 0 && nRot > headK))) {
+      const what = ropeDims === undefined ? `is absent, so RoPE would rotate the whole head of ${nRot} dimensions` : `is ${nRot}`;
+      throw keyError(file, key("rope.dimension_count"), `${what}; RoPE needs an even number of dimensions from 2 to the head size ${headK}`);
     }
   }
   return {

@@ -1,7 +1,7 @@
 // Model files whose header parses but which llama.cpp or the trainer would abort on (issue 13) are
 // refused with an InputError naming the file and the key, before any native code sees them.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -82,6 +82,31 @@ test("a model without a tokenizer (tokenizer.ggml.model \"none\") is refused; un
   const raw = await probeModelFile(path, { checks: false });
   assert.ok(!raw.ok && raw.crashed);
   assert.match(raw.error.message, /Tokenizer not initialized/);
+});
+
+/** A copy of the tiny model with tensor `name`'s ggml type changed in its header (the data stays as it is). */
+function retyped(name: string, type: GgmlType): string {
+  const bytes = readFileSync(makeTinyModel(dir));
+  const stored = Buffer.alloc(8 + name.length);
+  stored.writeBigUInt64LE(BigInt(name.length));
+  stored.write(name, 8);
+  const at = bytes.indexOf(stored) + stored.length;
+  bytes.writeUInt32LE(type, at + 4 + 8 * bytes.readUInt32LE(at));
+  const path = join(dir, `retyped-${name}-${type}.gguf`);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+// Found by the fuzzer: an integer-typed weight of the right size crashes ggml (SIGSEGV in a matrix
+// product, SIGABRT in the embedding lookup).
+test("a weight stored in an integer type is refused; unchecked, llama.cpp crashes on it", async () => {
+  for (const [name, type] of [["blk.0.attn_q.weight", GgmlType.I32], ["token_embd.weight", GgmlType.I32], ["output.weight", GgmlType.Q8_1]] as const) {
+    const path = retyped(name, type);
+    assert.throws(() => Model.load(path, { threads: 1 }), refused(path, new RegExp(`tensor "${name.replace(/\./g, "\\.")}" is ${GgmlType[type]}, a type ggml cannot compute with`)));
+  }
+  const raw = await probeModelFile(retyped("blk.0.attn_q.weight", GgmlType.I32), { checks: false });
+  assert.ok(!raw.ok && raw.crashed);
+  assert.match(raw.error.message, /aborted the process \(SIG(SEGV|ABRT)\)/);
 });
 
 test("the probe passes a good model", async () => {
