@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
+import { EngineError } from "../errors.js";
 import type { EvalData } from "../eval/eval-data.js";
 import { buildTestbed, type TestbedReport, type TestbedSpec } from "../testbed/build.js";
 import { ozTestbed, syntheticSaga, syntheticTestbed } from "../testbed/testbeds.js";
@@ -129,6 +130,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       signal: options.signal,
       onEvent: (event) => options.onStep?.({ step: "eval", event }),
     });
+    // The demo's table needs all three models; one that crashed llama.cpp is a failure, not a gap.
+    const [failed] = report.failed ?? [];
+    if (failed) throw new EngineError(`the demo could not evaluate ${failed.name} (${failed.role}): ${failed.error}`, failed.fix);
     await writeEvalReport(report, evalPath);
     writeFileSync(evalSecondsFile, String(Math.round((performance.now() - evalStart) / 1000)));
     writeFileSync(stamp, inputs);

@@ -18,11 +18,12 @@ const FIX_TENSOR = "use a complete, unmodified conversion of the model; its tens
 const FIX_VOCAB = "re-convert the model from its original tokenizer, or rebuild it with `lethe pretrain`, so that every token is distinct";
 
 /**
- * The tokenizer kinds (tokenizer.ggml.model) lethe lets llama.cpp load. Others are refused: without
- * a tokenizer ("none", "no_vocab") llama.cpp asserts on the first text, and the rarer kinds (rwkv,
- * plamo2...) carry assertions of their own that no Llama-family model needs.
+ * The tokenizer kinds (tokenizer.ggml.model) lethe lets llama.cpp load: SentencePiece and byte-level
+ * BPE, which every architecture lethe runs uses. Others are refused: without a tokenizer ("none",
+ * "no_vocab") llama.cpp asserts on the first text, and the other kinds carry aborts of their own
+ * that no Llama-family model needs (a byte token in a "bert" vocabulary aborts loading it).
  */
-const TOKENIZER_MODELS = ["llama", "gpt2", "bert", "t5", "gemma4"];
+const TOKENIZER_MODELS = ["llama", "gpt2"];
 
 /** llama.cpp's layer limit (LLAMA_MAX_LAYERS) and expert limit (LLAMA_MAX_EXPERTS). */
 const MAX_LAYERS = 512;
@@ -60,15 +61,13 @@ const SPECIAL_TOKEN_KEYS = [
 ].map((name) => `tokenizer.ggml.${name}_token_id`);
 
 /**
- * llama.cpp's defaults per `tokenizer.ggml.model` (llama-vocab.cpp): the BOS/EOS/separator ids it
+ * llama.cpp's defaults per `tokenizer.ggml.model` (llama-vocab.cpp): the BOS/EOS ids it
  * assumes when the file names none, and whether it adds them. It asserts that an added token exists.
  */
-const TOKENIZER_DEFAULTS: Record<string, { bos?: number; eos?: number; sep?: number; addBos: boolean; addEos: boolean; addSep: boolean }> = {
-  llama: { bos: 1, eos: 2, addBos: true, addEos: false, addSep: false },
-  bert: { bos: 101, sep: 102, addBos: true, addEos: false, addSep: true },
+const TOKENIZER_DEFAULTS: Record<string, { bos?: number; eos?: number; addBos: boolean; addEos: boolean }> = {
+  llama: { bos: 1, eos: 2, addBos: true, addEos: false },
   // Whether a gpt2 vocabulary adds BOS depends on its pre-tokenizer; assume it does.
-  gpt2: { bos: 11, eos: 11, addBos: true, addEos: false, addSep: false },
-  t5: { eos: 1, addBos: false, addEos: true, addSep: false },
+  gpt2: { bos: 11, eos: 11, addBos: true, addEos: false },
 };
 
 /** Hyperparameters as llama.cpp reads them, per layer where a file may give one value per layer. */
@@ -238,7 +237,7 @@ function checkVocabulary(file: GgufFile): number | undefined {
   if (model !== undefined && (model.type !== "string" || !TOKENIZER_MODELS.includes(model.value))) {
     throw new UnsupportedModelError(
       `${file.path}: metadata "tokenizer.ggml.model" is ${describe(model)}; lethe tokenizes with llama.cpp's ${TOKENIZER_MODELS.map((m) => `"${m}"`).join(", ")} tokenizers`,
-      "use a model converted with its tokenizer (SentencePiece \"llama\" or byte-level BPE \"gpt2\")",
+      "use a Llama-family model converted with its tokenizer (SentencePiece \"llama\" or byte-level BPE \"gpt2\")",
     );
   }
   if (entry !== undefined) {
@@ -299,7 +298,7 @@ function checkByteTokens(file: GgufFile, tokens: readonly string[]): void {
   }
 }
 
-/** A BOS, EOS or separator token that llama.cpp adds must exist, or its tokenizer asserts. */
+/** A BOS or EOS token that llama.cpp adds must exist, or its tokenizer asserts. */
 function checkAddedTokens(file: GgufFile, nVocab: number): void {
   const model = file.metadata.get("tokenizer.ggml.model");
   const defaults = model?.type === "string" ? TOKENIZER_DEFAULTS[model.value] : undefined;
@@ -311,7 +310,6 @@ function checkAddedTokens(file: GgufFile, nVocab: number): void {
   const added = [
     ["add_bos_token", flag("add_bos_token", defaults.addBos), "bos_token_id", defaults.bos],
     ["add_eos_token", flag("add_eos_token", defaults.addEos), "eos_token_id", defaults.eos],
-    ["add_sep_token", flag("add_sep_token", defaults.addSep), "seperator_token_id", defaults.sep],
   ] as const;
   for (const [addKey, adds, idKey, fallbackId] of added) {
     if (!adds) continue;

@@ -47,6 +47,10 @@ export function decodeBlocks(bytes: Uint8Array, source: string): LabelledBlock[]
     const tokens = new Int32Array(n);
     for (let i = 0; i < n; i++) tokens[i] = view.getInt32(offset + 4 + 4 * i, true);
     const labels = decodeLabels(bytes.subarray(offset + 4 + 4 * n, offset + size), `${source} block ${blocks.length}`);
+    const positions = labels.target.length / pairsPerPosition(labels);
+    if (positions !== n) {
+      throw new FileFormatError(`${source} is corrupt: block ${blocks.length} has ${n} tokens but labels for ${positions} positions`, `delete ${source} and rerun to compute the labels again`);
+    }
     blocks.push({ tokens, labels });
     offset += size;
   }

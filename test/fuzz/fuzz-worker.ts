@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Model, inspectModelFile } from "../../src/engine/model.js";
 import { Trainer, checkTrainable, nextTokenBatch } from "../../src/engine/trainer.js";
 import { LetheError } from "../../src/errors.js";
+import { createLlamaGguf } from "../../src/gguf/llama.js";
 import { readGguf, readTensorF32 } from "../../src/gguf/read.js";
 import { GgmlType, type GgufMetadata, type GgufTensorInput, type GgufValue } from "../../src/gguf/types.js";
 import { writeGguf } from "../../src/gguf/write.js";
@@ -17,7 +18,7 @@ import { newManifest, parseManifest } from "../../src/run/manifest.js";
 import { BpeTokenizer } from "../../src/tokenizer/bpe.js";
 import { decodeBlocks, encodeBlock } from "../../src/unlearn/label-store.js";
 import { SeededRandom } from "../../src/util/random.js";
-import { makeTinyModel } from "../fixtures/tiny-model.js";
+import { TINY_LLAMA_CONFIG, makeTinyModel } from "../fixtures/tiny-model.js";
 import { below, mutateBytes, mutateJson, pick } from "./mutate.js";
 import { TOTAL_CASES, targetOf } from "./plan.js";
 
@@ -40,21 +41,52 @@ async function step(results: string[], name: string, run: () => unknown): Promis
 
 // ---- the valid files every mutation starts from -------------------------------------------------
 
-interface Seeds {
-  modelPath: string;
-  modelBytes: Uint8Array;
+/** A valid model: its bytes, where its header ends, and its parsed metadata and tensors. */
+interface ModelSeed {
+  bytes: Uint8Array;
   headerBytes: number;
   metadata: GgufMetadata;
   tensors: GgufTensorInput[];
+}
+
+interface Seeds {
+  /** The tiny fixture with its byte-level BPE ("gpt2") tokenizer, and one with a SentencePiece ("llama") one. */
+  models: ModelSeed[];
   labels: Uint8Array;
   manifest: object;
   tokenizer: object;
 }
 
-function seeds(dir: string): Seeds {
-  const modelPath = makeTinyModel(dir);
-  const file = readGguf(modelPath);
+/** A SentencePiece vocabulary as llama.cpp's converter writes one: specials, the 256 byte tokens, pieces. */
+function sentencePieceMetadata(): GgufMetadata {
+  const pieces = ["\u2581the", "\u2581cat", "\u2581sat", "\u2581on", "at", "\u2581", "e", "t", "h", "s", "c", "a", "o", "n"];
+  const bytes = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+  const tokens = ["<unk>", "<s>", "</s>", ...bytes, ...pieces];
+  // Token kinds: 2 unknown, 3 control, 6 byte, 1 normal.
+  const types = tokens.map((_, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1));
+  return new Map<string, GgufValue>([
+    ["tokenizer.ggml.model", { type: "string", value: "llama" }],
+    ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens }],
+    ["tokenizer.ggml.scores", { type: "array", itemType: "f32", value: tokens.map((_, i) => (i < 259 ? 0 : -i)) }],
+    ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: types }],
+    ["tokenizer.ggml.bos_token_id", { type: "u32", value: 1 }],
+    ["tokenizer.ggml.eos_token_id", { type: "u32", value: 2 }],
+    ["tokenizer.ggml.unknown_token_id", { type: "u32", value: 0 }],
+  ]);
+}
+
+function modelSeed(path: string): ModelSeed {
+  const file = readGguf(path);
   const tensors = file.tensors.map((t) => ({ name: t.name, dims: t.dims, type: GgmlType.F32 as const, data: readTensorF32(file, t.name) }));
+  return { bytes: readFileSync(path), headerBytes: file.dataOffset, metadata: file.metadata, tensors };
+}
+
+function seeds(dir: string): Seeds {
+  const spm = sentencePieceMetadata();
+  const spmPath = join(dir, "tiny-spm.gguf");
+  const nVocab = (spm.get("tokenizer.ggml.tokens")!.value as string[]).length;
+  createLlamaGguf(spmPath, { config: { ...TINY_LLAMA_CONFIG, nVocab }, tokenizer: spm, seed: 1 });
+  const models = [modelSeed(makeTinyModel(dir)), modelSeed(spmPath)];
   const block = (n: number, k: number, seed: number) => {
     const random = new SeededRandom(seed);
     return encodeBlock({
@@ -83,7 +115,7 @@ function seeds(dir: string): Seeds {
     stats: { loss: [3, 2] },
   });
   const tokenizer = BpeTokenizer.train(["the cat sat on the mat; the dog sat on the log. ".repeat(20)], { vocabSize: 280 }).toJSON();
-  return { modelPath, modelBytes: readFileSync(modelPath), headerBytes: file.dataOffset, metadata: file.metadata, tensors, labels, manifest, tokenizer };
+  return { models, labels, manifest, tokenizer };
 }
 
 // ---- model files ---------------------------------------------------------------------------------
@@ -114,7 +146,7 @@ function strangeGgufValue(random: SeededRandom, like: GgufValue): GgufValue {
 }
 
 /** 1 to 3 edits of a valid model's metadata or tensors, written as a new GGUF. */
-function mutateModel(s: Seeds, random: SeededRandom, path: string): string {
+function mutateModel(s: ModelSeed, random: SeededRandom, path: string): string {
   const metadata = new Map(s.metadata);
   let tensors = [...s.tensors];
   const done: string[] = [];
@@ -216,8 +248,8 @@ function mutateModel(s: Seeds, random: SeededRandom, path: string): string {
  * The model with one tensor's ggml type changed in its header to another of the same element size
  * (F32 to I32, F16 to BF16 or I16...), so the file stays consistent and reaches the computation.
  */
-function retypeTensor(s: Seeds, random: SeededRandom): { bytes: Uint8Array; what: string } {
-  const bytes = Uint8Array.from(s.modelBytes);
+function retypeTensor(s: ModelSeed, random: SeededRandom): { bytes: Uint8Array; what: string } {
+  const bytes = Uint8Array.from(s.bytes);
   const tensor = pick(random, s.tensors);
   // The name as the header stores it: a u64 length, then the bytes.
   const name = Buffer.alloc(8 + Buffer.byteLength(tensor.name));
@@ -278,16 +310,19 @@ function makeCase(s: Seeds, dir: string, seed: number, i: number): { target: str
   const random = new SeededRandom(seed * 1000 + i);
   switch (target) {
     case "gguf-bytes": {
-      const mutated = random.nextFloat() < 0.25 ? retypeTensor(s, random) : mutateBytes(s.modelBytes, random, s.headerBytes);
+      const [seed, kind] = index % 2 === 0 ? [s.models[0]!, "bpe"] : [s.models[1]!, "spm"];
+      const damaged = random.nextFloat() < 0.25 ? retypeTensor(seed, random) : mutateBytes(seed.bytes, random, seed.headerBytes);
+      const mutated = { bytes: damaged.bytes, what: `${kind} model: ${damaged.what}` };
       const path = join(dir, `case-${i}.gguf`);
       writeFileSync(path, mutated.bytes);
       // The trainer costs most; every fourth file goes through it too.
-      return { target, what: mutated.what, run: (results) => useModel(path, results, index % 4 === 0) };
+      return { target, what: mutated.what, run: (results) => useModel(path, results, index % 4 < 2) };
     }
     case "gguf-values": {
       const path = join(dir, `case-${i}.gguf`);
-      const what = mutateModel(s, random, path);
-      return { target, what, run: (results) => useModel(path, results, index % 2 === 0) };
+      const spm = index % 2 === 1;
+      const what = `${spm ? "spm" : "bpe"} model: ${mutateModel(s.models[spm ? 1 : 0]!, random, path)}`;
+      return { target, what, run: (results) => useModel(path, results, index % 4 < 2) };
     }
     case "labels": {
       const mutated = mutateBytes(s.labels, random);
