@@ -1,12 +1,13 @@
 /**
  * WHP settings sweep on both testbeds: the synthetic saga (tiny Llama) and the Oz books (small
- * Llama against public-domain novels). Each variant unlearns the testbed's base model and is
- * measured as the demo measures it (familiarity, probability, MUSE VerbMem/KnowMem/PrivLeak,
- * perplexity on held-out retain text), next to the base and gold models. This is how the defaults of
+ * Llama against public-domain novels; `oz-tiny` is the same corpus with tiny models). Each variant
+ * unlearns the testbed's base model and is measured as the demo measures it (familiarity,
+ * probability, MUSE VerbMem/KnowMem/PrivLeak, perplexity on held-out retain text, the probability
+ * after 50 relearning steps), next to the base and gold models. This is how the defaults of
  * src/unlearn/config.ts are chosen, and every variant is one point of the forgetting-versus-perplexity
  * frontier.
  *
- *   node --import tsx bench/whp-sweep.ts [--testbed synthetic,oz] [--only NAME,...] [--limit 120]
+ *   node --import tsx bench/whp-sweep.ts [--testbed synthetic,oz,oz-tiny] [--only NAME,...] [--limit 120]
  *        [--data ../shared/data] [--threads N] [--out bench/results/whp-sweep.json]
  *
  * Each variant keeps its run folder under .lethe-cache/bench/whp-sweep/<testbed>/, so a rerun only
@@ -69,8 +70,10 @@ const METRICS: Record<string, string> = {
   knowmem_retain: "muse/knowmem_r",
   mia_auc: "muse/mia_auc",
   ppl_retain: "utility/perplexity",
+  relearned_probability: "relearning/familiarity_probability_after",
 };
-const TESTBEDS = ["synthetic", "oz"] as const;
+/** oz-tiny is the Oz testbed at the tiny size: the realistic corpus at the cost of the synthetic one. */
+const TESTBEDS = ["synthetic", "oz", "oz-tiny"] as const;
 type TestbedName = (typeof TESTBEDS)[number];
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -112,8 +115,9 @@ function write(): void {
 
 for (const name of testbeds) {
   const world = demoWorld({
-    data: name === "oz" ? values.data : undefined,
-    testbedDir: join(root, ".lethe-cache", "testbeds", name === "oz" ? "oz-small" : "synthetic-tiny"),
+    data: name === "synthetic" ? undefined : values.data,
+    testbedDir: join(root, ".lethe-cache", "testbeds", name === "oz" ? "oz-small" : name === "oz-tiny" ? "oz-tiny" : "synthetic-tiny"),
+    scale: name === "oz-tiny" ? { size: "tiny" } : undefined,
     threads,
   });
   const testbed = await buildTestbed(world.spec);
@@ -125,9 +129,10 @@ for (const name of testbeds) {
   const measure = async (path: string): Promise<Metrics> => {
     const report = await evaluate({
       model: path,
-      suites: ["familiarity-completion", "familiarity-probability", "muse", "utility"],
+      suites: ["familiarity-completion", "familiarity-probability", "muse", "utility", "relearning"],
       data,
       limit,
+      settings: { relearnSteps: 50 },
       threads,
     });
     const flat: Metrics = {};

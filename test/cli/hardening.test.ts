@@ -124,3 +124,11 @@ test("unlearn --dry-run warns that a retain corpus shorter than one block will n
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /warning: the retain corpus has 1 tokens, shorter than one block of 128 tokens/);
 });
+
+test("demo --size that is neither a preset nor a config file is refused before any training", async () => {
+  const r = await lethe("demo", "--size", "huge", "--run-dir", join(dir, "demo-run"), "--cache", join(dir, "demo-cache"));
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /size ".*huge" is neither tiny, small nor an existing JSON config file/);
+  assert.match(r.err, /fix: use --size tiny, --size small/);
+  assert.equal(existsSync(join(dir, "demo-cache", "base.gguf")), false);
+});

@@ -1,5 +1,5 @@
 /** `lethe demo`: the whole job on a built-in synthetic saga — testbed, unlearning, evaluation, report. */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 
 import { defineCommand, type ParsedArgs } from "../args.js";
 import type { CommandContext } from "../command.js";
@@ -22,10 +22,16 @@ export const spec = defineCommand({
   options: {
     data: { type: "string", placeholder: "DIR", description: "shared data folder (forget/oz, retain/): run on the Oz testbed" },
     runDir: { type: "string", placeholder: "DIR", defaultLabel: "runs/demo, or runs/demo-oz with --data", description: "where the run, eval and report go" },
+    size: {
+      type: "string",
+      placeholder: "tiny|small|FILE",
+      defaultLabel: "tiny, or small with --data",
+      description: "testbed model size, or a JSON config file (as `lethe testbed --size`)",
+    },
     cache: {
       type: "string",
       placeholder: "DIR",
-      defaultLabel: ".lethe-cache/testbeds/synthetic-tiny, or oz-small with --data",
+      defaultLabel: ".lethe-cache/testbeds/synthetic-<size>, or oz-<size> with --data",
       description: "where the testbed models are cached",
     },
   },
@@ -33,6 +39,7 @@ export const spec = defineCommand({
     { command: "demo", description: "run it and print the table" },
     { command: "demo --json", description: "the last line is {report, models}" },
     { command: "demo --data ../shared/data", description: "the same on the Oz books" },
+    { command: "demo --data ../shared/data --size tiny", description: "the Oz books with tiny models (about 15 minutes of testbed training)" },
   ],
 });
 
@@ -58,11 +65,14 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     }
     bar!.update(done, fields);
   };
+  const size = args.size ?? (args.data === undefined ? "tiny" : "small");
+  const kind = args.data === undefined ? "synthetic" : "oz";
   try {
     const r = await runDemo({
       data: args.data === undefined ? undefined : resolve(ctx.cwd, args.data),
       runDir: resolve(ctx.cwd, args.runDir ?? (args.data === undefined ? "runs/demo" : "runs/demo-oz")),
-      testbedDir: resolve(ctx.cwd, args.cache ?? `.lethe-cache/testbeds/${args.data === undefined ? "synthetic-tiny" : "oz-small"}`),
+      testbedDir: resolve(ctx.cwd, args.cache ?? join(".lethe-cache", "testbeds", `${kind}-${size}`.replace(/[^\w.-]/g, "_"))),
+      scale: { size: size === "tiny" || size === "small" ? size : resolve(ctx.cwd, size) },
       threads: ctx.globals.threads,
       signal: ctx.signal,
       onStep: (s) => {
