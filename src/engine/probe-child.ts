@@ -10,7 +10,8 @@ import { LetheError } from "../errors.js";
 import { Model } from "./model.js";
 import { binsDir, native, translateNativeError } from "./native.js";
 
-const TEXT = "The probe reads a line.\n";
+// Non-ASCII too, so that tokenizing falls back to byte tokens where a vocabulary has no piece.
+const TEXT = "The probe reads a line: \u00e9, \u4e16, \ud83d\ude00.\n";
 
 async function checked(path: string): Promise<void> {
   const model = Model.load(path, { threads: 1, generationThreads: 1, contextLength: 32, maxSequences: 1, packTokens: 32 });

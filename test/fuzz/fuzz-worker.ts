@@ -18,6 +18,7 @@ import { newManifest, parseManifest } from "../../src/run/manifest.js";
 import { BpeTokenizer } from "../../src/tokenizer/bpe.js";
 import { decodeBlocks, encodeBlock } from "../../src/unlearn/label-store.js";
 import { SeededRandom } from "../../src/util/random.js";
+import { sentencePieceMetadata } from "../fixtures/bad-models.js";
 import { TINY_LLAMA_CONFIG, makeTinyModel } from "../fixtures/tiny-model.js";
 import { below, mutateBytes, mutateJson, pick } from "./mutate.js";
 import { TOTAL_CASES, targetOf } from "./plan.js";
@@ -55,24 +56,6 @@ interface Seeds {
   labels: Uint8Array;
   manifest: object;
   tokenizer: object;
-}
-
-/** A SentencePiece vocabulary as llama.cpp's converter writes one: specials, the 256 byte tokens, pieces. */
-function sentencePieceMetadata(): GgufMetadata {
-  const pieces = ["\u2581the", "\u2581cat", "\u2581sat", "\u2581on", "at", "\u2581", "e", "t", "h", "s", "c", "a", "o", "n"];
-  const bytes = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
-  const tokens = ["<unk>", "<s>", "</s>", ...bytes, ...pieces];
-  // Token kinds: 2 unknown, 3 control, 6 byte, 1 normal.
-  const types = tokens.map((_, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1));
-  return new Map<string, GgufValue>([
-    ["tokenizer.ggml.model", { type: "string", value: "llama" }],
-    ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens }],
-    ["tokenizer.ggml.scores", { type: "array", itemType: "f32", value: tokens.map((_, i) => (i < 259 ? 0 : -i)) }],
-    ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: types }],
-    ["tokenizer.ggml.bos_token_id", { type: "u32", value: 1 }],
-    ["tokenizer.ggml.eos_token_id", { type: "u32", value: 2 }],
-    ["tokenizer.ggml.unknown_token_id", { type: "u32", value: 0 }],
-  ]);
 }
 
 function modelSeed(path: string): ModelSeed {
@@ -169,7 +152,7 @@ function mutateModel(s: ModelSeed, random: SeededRandom, path: string): string {
       }
       case 2: {
         const entry = metadata.get("tokenizer.ggml.tokens");
-        if (entry?.type !== "array" || entry.itemType !== "string") break;
+        if (entry?.type !== "array" || entry.itemType !== "string" || entry.value.length === 0) break;
         const tokens = [...(entry.value as string[])];
         const i = below(random, tokens.length);
         const how = below(random, 4);
@@ -281,7 +264,7 @@ async function useModel(path: string, results: string[], trainToo: boolean): Pro
   await step(results, "llama.cpp", async () => {
     const model = Model.load(path, { threads: 1, generationThreads: 1, contextLength: 32, maxSequences: 1, packTokens: 32 });
     try {
-      ids = model.tokenize("Tallwyn went to Ololesk.").slice(0, 12);
+      ids = model.tokenize("Tallwyn went to Ololesk: \u00e9, \u4e16, \ud83d\ude00.").slice(0, 12);
       await model.tokenLogprobs([ids]);
       const { tokens } = await model.generate(ids, { maxTokens: 1 });
       model.detokenize(tokens);

@@ -94,7 +94,14 @@ test(`fuzz: ${TOTAL_CASES} seeded mutations of model, labels, manifest and token
       const at = run.running?.i ?? (run.finished.at(-1)?.i ?? next - 1) + 1;
       const what = run.running ? `${run.running.target}: ${run.running.what}` : "while making the mutation";
       const why = run.death === "hung" ? `hung (no result in ${CASE_TIMEOUT_MS / 1000} s)` : `killed the process (${run.death})`;
-      failures.push(`case ${at} (${what}) ${why}; stderr: ${run.stderr.trim().split("\n").slice(-3).join(" / ")}; ${rerun(at)}`);
+      // The lines that say why: an assertion or exception, not stack frames or node's banner.
+      const reason = run.stderr
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l.length > 1 && !l.startsWith("at ") && !l.startsWith("Node.js v") && !/^[\^}{]+$/.test(l))
+        .slice(-3)
+        .join(" / ");
+      failures.push(`case ${at} (${what}) ${why}; stderr: ${reason}; ${rerun(at)}`);
       if (!run.running) break;
       next = at + 1;
     }

@@ -10,12 +10,13 @@ import { Model } from "../../src/engine/model.js";
 import { probeModelFile } from "../../src/engine/probe.js";
 import { Trainer } from "../../src/engine/trainer.js";
 import { EngineError, InputError, UnsupportedModelError } from "../../src/errors.js";
+import { createLlamaGguf } from "../../src/gguf/llama.js";
 import { readGguf, readTensorF32 } from "../../src/gguf/read.js";
 import { GgmlType } from "../../src/gguf/types.js";
 import { writeGguf } from "../../src/gguf/write.js";
 import { validateModelFile } from "../../src/gguf/validate.js";
-import { BAD_MODELS, makeBadModel } from "../fixtures/bad-models.js";
-import { makeTinyModel } from "../fixtures/tiny-model.js";
+import { BAD_MODELS, makeBadModel, sentencePieceMetadata } from "../fixtures/bad-models.js";
+import { TINY_LLAMA_CONFIG, makeTinyModel } from "../fixtures/tiny-model.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lethe-validate-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,6 +118,29 @@ test("a weight stored in an integer type is refused; unchecked, llama.cpp crashe
   const raw = await probeModelFile(retyped("blk.0.attn_q.weight", GgmlType.I32), { checks: false });
   assert.ok(!raw.ok && raw.crashed);
   assert.match(raw.error.message, /aborted the process \(SIG(SEGV|ABRT)\)/);
+});
+
+// llama.cpp tokenizes text a SentencePiece vocabulary has no piece for through byte tokens; a
+// missing one throws std::out_of_range through the addon, which terminates the process.
+test("a SentencePiece vocabulary without a byte token is refused; unchecked, llama.cpp terminates tokenizing \"é\"", async () => {
+  const spm = (name: string, withoutBytes: number[]) => {
+    const tokenizer = sentencePieceMetadata(withoutBytes);
+    const nVocab = (tokenizer.get("tokenizer.ggml.tokens")!.value as string[]).length;
+    const path = join(dir, name);
+    createLlamaGguf(path, { config: { ...TINY_LLAMA_CONFIG, nVocab }, tokenizer, seed: 1 });
+    return path;
+  };
+  const complete = spm("spm.gguf", []);
+  validateModelFile(readGguf(complete));
+  const model = Model.load(complete, { threads: 1, contextLength: 32 });
+  assert.ok(model.tokenize("the cat \u00e9").length > 3);
+  await model.dispose();
+
+  const missing = spm("spm-missing-byte.gguf", [0xc3]);
+  assert.throws(() => Model.load(missing, { threads: 1 }), refused(missing, /has no byte token <0xC3>/));
+  const raw = await probeModelFile(missing, { checks: false });
+  assert.ok(!raw.ok && raw.crashed);
+  assert.match(raw.error.message, /std::out_of_range|terminate/);
 });
 
 test("the probe passes a good model", async () => {
