@@ -33,7 +33,7 @@ import { machineInfo } from "../src/util/machine.js";
  * α 5, 150 steps at lr 1e-3 and next-token training on retain text.
  */
 const REFERENCE = {
-  labels: { alpha: 5, suppressAnchors: true, topK: 1, tail: 0, temperature: 1, keepOriginalAbove: 0 },
+  labels: { alpha: 5, suppressAnchors: true, topK: 1, tail: 0, temperature: 1, keepOriginalAbove: 0, riseBaseline: "zero" as "zero" | "retain" },
   finetune: { steps: 150, lr: 1e-3, retainWeight: 1, retainLoss: "nll" as "nll" | "kl", trainEmbeddings: true, validateEvery: 0, maxRetainRise: 0.05 },
 };
 type Delta = { labels?: Partial<typeof REFERENCE.labels>; finetune?: Partial<typeof REFERENCE.finetune> };
@@ -52,6 +52,8 @@ const VARIANTS: Record<string, UnlearnConfigInput> = {
   "soft-renorm-16": variant({ labels: { topK: 16 } }),
   "dist-16+16": variant({ labels: SOFT }),
   "dist-16+16-kl": variant({ labels: SOFT, finetune: { retainLoss: "kl" } }),
+  "dist-16+16-rise-retain": variant({ labels: { ...SOFT, riseBaseline: "retain" } }),
+  "argmax-rise-retain": variant({ labels: { riseBaseline: "retain" } }),
   "dist-16+16-kl-frozen-emb": variant({ labels: SOFT, finetune: { retainLoss: "kl", trainEmbeddings: false } }),
   "dist-16+16-kl-lr-3e-3": variant({ labels: SOFT, finetune: { retainLoss: "kl", lr: 3e-3 } }),
   "dist-16+16-kl-steps-300": variant({ labels: SOFT, finetune: { retainLoss: "kl", steps: 300 } }),

@@ -104,6 +104,13 @@ export interface UnlearnConfig {
     temperature: number;
     /** Keep the text's own next token where the generic distribution gives it at least this (0: off). */
     keepOriginalAbove: number;
+    /**
+     * What a logit must rise by (reinforced over base) before α penalises it: "zero" is the paper's
+     * ReLU(v_reinforced − v_base); "retain" subtracts the mean rise of the next token's logit on retain
+     * text, so a reinforced model that merely got better at the language (an undertrained base) does
+     * not push every label away from the text. See riseBaseline in whp/labels.ts.
+     */
+    riseBaseline: "zero" | "retain";
   };
   /**
    * retainWeight: next-token descent on retain text mixed into every step, relative to the labels;
@@ -154,7 +161,7 @@ export const DEFAULT_CONFIG: UnlearnConfig = {
   checkpointEvery: 25,
   reinforce: { epochs: 2, lr: 1e-3, batchSize: 8, warmupSteps: 5, weightDecay: 0, clip: 1 },
   anchors: { top: 50, mergeAuto: false, minCount: 5, gainTokens: 30, llmChunkChars: 4000, llmMaxChunks: 50 },
-  labels: { alpha: 5, suppressAnchors: true, topK: 16, tail: 16, temperature: 1, keepOriginalAbove: 0 },
+  labels: { alpha: 5, suppressAnchors: true, topK: 16, tail: 16, temperature: 1, keepOriginalAbove: 0, riseBaseline: "zero" },
   finetune: { steps: 150, lr: 1e-3, batchSize: 8, warmupSteps: 10, weightDecay: 0, clip: 1, retainWeight: 1, retainLoss: "nll", retainTopK: 16, retainTail: 16, trainEmbeddings: true, validateEvery: 0, maxRetainRise: 0.05 },
   ascent: { steps: 30, lr: 1e-4, batchSize: 8, warmupSteps: 0, weightDecay: 0, clip: 1, retainWeight: 1, npoBeta: 0.1 },
   taskVector: { beta: 1 },
@@ -191,6 +198,7 @@ const RULES: { [S in keyof UnlearnConfig]?: Record<string, Rule> } = {
     tail: { kind: "int", min: 0, max: 64 },
     temperature: { kind: "number", min: 0, exclusiveMin: true, max: 100 },
     keepOriginalAbove: { kind: "number", min: 0, max: 1 },
+    riseBaseline: { kind: "choice", values: ["zero", "retain"] },
   },
   finetune: {
     ...TRAIN_RULES,

@@ -1,5 +1,6 @@
 // WHP with lethe's utility-preserving objectives on the micro synthetic testbed: cross-entropy to the
-// whole generic distribution (top K plus tail), KL to the base model on retain text, checkpoint choice
+// whole generic distribution (top K plus tail), the reinforced model's rise on retain text as the
+// baseline of α's ReLU, KL to the base model on retain text, checkpoint choice
 // by validation and frozen embeddings. The run must still forget, keep the chosen checkpoint within
 // its perplexity tolerance, and record what it measured.
 import { test } from "node:test";
@@ -28,7 +29,7 @@ test("whp with distribution targets, KL retain, validation and frozen embeddings
     out: join(dir, "unlearned.gguf"),
     config: {
       blockTokens: 128,
-      labels: { topK: 4, tail: 4 },
+      labels: { topK: 4, tail: 4, riseBaseline: "retain" },
       finetune: { steps: 60, lr: 3e-3, retainLoss: "kl", retainTopK: 4, retainTail: 4, validateEvery: 20, maxRetainRise, trainEmbeddings: false },
     },
     threads: 2,
@@ -45,6 +46,8 @@ test("whp with distribution targets, KL retain, validation and frozen embeddings
   }
   const stats = r.stages.find((s) => s.name === "labels")!.stats;
   for (const key of ["sameAsTextShare", "frequentTokenShare", "meanGenericEntropy", "meanGenericProbabilityOfText"]) assert.equal(typeof stats[key], "number", key);
+  // The reinforced model's rise on retain text was measured and is what α ignored.
+  assert.ok((stats.riseBaseline as number) >= 0, `riseBaseline ${stats.riseBaseline}`);
 
   // Validation every 20 steps from the start; the kept step is within tolerance of the start.
   const finetune = r.stages.find((s) => s.name === "finetune")!.stats as { validation: { points: { step: number; retainPpl: number; forgetProbability: number }[]; keptStep: number } };

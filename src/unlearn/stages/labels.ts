@@ -16,25 +16,59 @@ import { CancelledError } from "../../errors.js";
 import { hashConfig } from "../../run/hash.js";
 import type { Stage } from "../../run/stages.js";
 import { loadDictionary } from "../whp/dictionary.js";
-import { anchorTokens, buildLabels, labelStats, pairsPerPosition, type BlockLabels, type GenericRowStats, type LabelChange } from "../whp/labels.js";
+import { anchorTokens, buildLabels, observedRise, labelStats, pairsPerPosition, type BlockLabels, type GenericRowStats, type LabelChange } from "../whp/labels.js";
 import { AnchorMatcher, splitIntoBlocks, translateBlock } from "../whp/translate.js";
 import { decodeBlocks, encodeBlock, type LabelledBlock } from "../label-store.js";
 import { DICTIONARY_FILE, LABEL_STATS_FILE, LABELS_FILE, type MethodContext } from "../method.js";
+import { retainBlocks } from "./retain-targets.js";
 import { checkSameVocabulary, corpusInputs, fragmentEncoder, inputFingerprints, loadInferenceModel, reinforcedPath, specialTokens } from "./common.js";
 
 /** Blocks per logits call. */
 const LOGITS_GROUP = 4;
+/** Retain blocks, evenly spaced over the corpus, that measure the reinforced model's generic rise. */
+const RISE_BLOCKS = 16;
+const RISE_FILE = "retain-rise.json";
+
+/**
+ * labels.riseBaseline "retain": the mean rise of the next token's logit (reinforced over base) on
+ * retain text, floored at 0 so it never penalises more than the paper's rule. Kept in the stage's
+ * cache, so a resumed run labels its remaining blocks with the same value to the last bit.
+ */
+async function retainRise(ctx: MethodContext, file: string, base: Model, reinforced: Model): Promise<number> {
+  if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { rise: number }).rise;
+  const blocks = retainBlocks(ctx);
+  const picked = blocks.length <= RISE_BLOCKS ? blocks : Array.from({ length: RISE_BLOCKS }, (_, j) => blocks[Math.floor((j * blocks.length) / RISE_BLOCKS)]!);
+  let sum = 0;
+  let count = 0;
+  for (let g = 0; g < picked.length; g += LOGITS_GROUP) {
+    const group = picked.slice(g, g + LOGITS_GROUP);
+    const [b, r] = [await base.logits(group), await reinforced.logits(group)];
+    group.forEach((tokens, k) => {
+      const part = observedRise(b[k]!, r[k]!, tokens, ctx.tokenizer.info.nVocab);
+      sum += part.sum;
+      count += part.count;
+    });
+    ctx.emit({ type: "work", stage: "labels", label: "rise on retain text", done: Math.min(g + LOGITS_GROUP, picked.length), total: picked.length, unit: "block" });
+  }
+  const rise = count > 0 ? Math.max(0, sum / count) : 0;
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ rise, positions: count, blocks: picked.length }));
+  renameSync(tmp, file);
+  return rise;
+}
 
 export function labelsStage(ctx: MethodContext): Stage {
-  const { alpha, suppressAnchors, topK, tail, temperature, keepOriginalAbove } = ctx.config.labels;
+  const { alpha, suppressAnchors, topK, tail, temperature, keepOriginalAbove, riseBaseline } = ctx.config.labels;
   // Settings at their paper defaults stay out of the key, so runs labelled before they existed resume.
   const rules = { ...(tail > 0 ? { tail } : {}), ...(temperature !== 1 ? { temperature } : {}), ...(keepOriginalAbove > 0 ? { keepOriginalAbove } : {}) };
-  const config = { alpha, suppressAnchors, topK, ...rules, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
+  const fromRetain = riseBaseline === "retain" && ctx.retain.length > 0;
+  const config = { alpha, suppressAnchors, topK, ...rules, ...(fromRetain ? { riseBaseline } : {}), blockTokens: ctx.blockTokens, seed: ctx.config.seed };
   const inputs = {
     model: ctx.basePath,
     reinforced: reinforcedPath(ctx),
     dictionary: ctx.runDir.path(DICTIONARY_FILE),
     ...corpusInputs("forget", ctx.forgetPaths),
+    ...(fromRetain ? corpusInputs("retain", ctx.retainPaths) : {}),
   };
   return {
     name: "labels",
@@ -66,6 +100,8 @@ export function labelsStage(ctx: MethodContext): Stage {
       const alignments = texts.map((text, i) => translateBlock(text, matcher, encode, { seed: ctx.config.seed + i }));
       for (const alignment of alignments) for (const span of alignment.anchors) anchorCounts.set(span.term, (anchorCounts.get(span.term) ?? 0) + 1);
       const suppress = config.suppressAnchors ? anchorTokens(alignments) : new Set<number>();
+      if (riseBaseline === "retain" && !fromRetain) ctx.emit({ type: "warn", message: 'labels.riseBaseline "retain" needs a retain corpus; without --retain the paper\'s rule (zero) is used' });
+      let rise: number | undefined;
       try {
         // A few blocks per logits call, so llama.cpp can pack short blocks into one decode. The groups
         // are fixed runs of block indices, and a resumed run recomputes a partly finished group whole:
@@ -78,6 +114,7 @@ export function labelsStage(ctx: MethodContext): Stage {
           if (stage.signal.aborted) throw new CancelledError("the labels stage");
           base ??= loadInferenceModel(ctx.basePath, ctx.blockTokens, ctx.threads);
           reinforced ??= loadInferenceModel(reinforcedPath(ctx), ctx.blockTokens, ctx.threads);
+          rise ??= fromRetain ? await retainRise(ctx, join(cacheDir, RISE_FILE), base, reinforced) : 0;
           const originals = group.map((i) => [...head, ...alignments[i]!.original]);
           const baseLogits = await base.logits(group.map((i) => [...head, ...alignments[i]!.translated]));
           const reinforcedLogits = await reinforced.logits(originals);
@@ -93,6 +130,7 @@ export function labelsStage(ctx: MethodContext): Stage {
               topK,
               rules,
               seed: ctx.config.seed * 1_000_003 + i,
+              riseBaseline: rise,
             });
             // BOS's row has no label: K masked pairs in front.
             const pad = head.length * pairsPerPosition(labels);
@@ -148,6 +186,8 @@ export function labelsStage(ctx: MethodContext): Stage {
         changedShare: labelled === 0 ? 0 : Math.round((changed / labelled) * 1e4) / 1e4,
         anchorOccurrences: [...anchorCounts.values()].reduce((a, b) => a + b, 0),
         ...labelShape(blocks, frequent, rows),
+        // The logit rise α ignored (labels.riseBaseline), in logits.
+        riseBaseline: fromRetain ? Math.round((rise ?? (JSON.parse(readFileSync(join(cacheDir, RISE_FILE), "utf8")) as { rise: number }).rise) * 1e4) / 1e4 : 0,
         suppressedTokens: [...suppress].map((t) => ctx.tokenizer.detokenize([t])),
         topChanges,
       };

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { anchorTokens, buildLabels, combineGeneric, distributionLabels, sampleTail, topTokens, decodeLabels, encodeLabels, labelStats } from "../../../src/unlearn/whp/labels.js";
+import { anchorTokens, buildLabels, combineGeneric, distributionLabels, observedRise, sampleTail, topTokens, decodeLabels, encodeLabels, labelStats } from "../../../src/unlearn/whp/labels.js";
 import { SeededRandom } from "../../../src/util/random.js";
 import { AnchorMatcher, translateBlock, type Alignment } from "../../../src/unlearn/whp/translate.js";
 import { FileFormatError, InputError } from "../../../src/errors.js";
@@ -276,4 +276,32 @@ test("distributionLabels: the model's own distribution as targets, the last posi
   assert.equal(labels.target[3], 1);
   assert.deepEqual([...labels.weight.subarray(6)], [0, 0, 0]);
   assert.throws(() => distributionLabels(logits, [5, 6], 3, 1, {}, 1), InputError);
+});
+
+test("observedRise: the summed rise of the next token's logit, reinforced over base, over the positions that have one", () => {
+  // Two tokens of a 3-token vocabulary read as [2, 0, 1]: row 0 predicts 0, row 1 predicts 1; row 2 has no next token.
+  const base = Float32Array.of(0, 0, 0, 1, 1, 1, 9, 9, 9);
+  const reinforced = Float32Array.of(2, 5, 5, 1, 0.5, 1, -9, -9, -9);
+  assert.deepEqual(observedRise(base, reinforced, [2, 0, 1], 3), { sum: 2 + -0.5, count: 2 });
+  assert.throws(() => observedRise(base, reinforced.subarray(0, 6), [2, 0, 1], 3), InputError);
+  assert.throws(() => observedRise(base, reinforced, [2, 7, 1], 3), /outside the vocabulary/);
+});
+
+test("buildLabels riseBaseline: only the rise above the baseline is penalised", () => {
+  // One labelled position over A B C, base logits [1, 2, 0]; reinforcement raised A and C by 2 and B by 3.
+  const alignment: Alignment = { original: [0, 1], translated: [0, 1], anchors: [], map: Int32Array.of(0, 1), translatedText: "A B" };
+  const baseLogits = Float32Array.of(1, 2, 0, 0, 0, 0);
+  const reinforcedLogits = Float32Array.of(3, 5, 2, 0, 0, 0);
+  const weights = (riseBaseline?: number) => {
+    const l = buildLabels({ alignment, baseLogits, reinforcedLogits, vocab: 3, alpha: 5, topK: 3, riseBaseline });
+    const w = [0, 0, 0];
+    for (let j = 0; j < 3; j++) w[l.target[j]!] = l.weight[j]!;
+    return w;
+  };
+  const softmax = (v: number[]) => v.map((x) => Math.exp(x) / v.reduce((s, y) => s + Math.exp(y), 0));
+  const close = (a: number[], b: number[]) => a.forEach((x, j) => assert.ok(Math.abs(x - b[j]!) < 1e-6, `${a} vs ${b}`));
+  close(weights(), softmax([1 - 5 * 2, 2 - 5 * 3, 0 - 5 * 2])); // the paper's rule
+  close(weights(2), softmax([1, 2 - 5 * 1, 0])); // only B, which rose more than the rest, is pushed down
+  close(weights(3), softmax([1, 2, 0])); // nothing rose more than the baseline: the base model's own row
+  assert.throws(() => buildLabels({ alignment, baseLogits, reinforcedLogits, vocab: 3, alpha: 1, riseBaseline: NaN }), InputError);
 });
