@@ -39,7 +39,7 @@ export const spec = defineCommand({
     { command: "demo", description: "run it and print the table" },
     { command: "demo --json", description: "the last line is {report, models}" },
     { command: "demo --data ../shared/data", description: "the same on the Oz books" },
-    { command: "demo --data ../shared/data --size tiny", description: "the Oz books with tiny models (about 15 minutes of testbed training)" },
+    { command: "demo --data ../shared/data --size tiny", description: "the Oz books with tiny models (about 20 minutes of testbed training)" },
   ],
 });
 
