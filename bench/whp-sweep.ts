@@ -164,8 +164,8 @@ for (const name of testbeds) {
     const runDir = join(workDir, variantName);
     mkdirSync(runDir, { recursive: true });
     const started = performance.now();
-    // Every variant reinforces with the same settings: the first one's reinforced model serves the rest.
-    const reinforced = names.map((n) => join(workDir, n, "reinforced.gguf")).find((p) => existsSync(p));
+    // Every variant reinforces with the same settings: any variant's reinforced model serves the rest.
+    const reinforced = Object.keys(VARIANTS).map((n) => join(workDir, n, "reinforced.gguf")).find((p) => existsSync(p));
     await unlearn({
       reinforced,
       model: testbed.base.path,
@@ -189,6 +189,6 @@ for (const name of testbeds) {
 log(`wrote ${values.out}`);
 
 function pickLabelStats(s: Record<string, unknown>): Record<string, unknown> {
-  const keys = ["changedShare", "sameAsTextShare", "frequentTokenShare", "meanGenericEntropy", "meanGenericProbabilityOfText"];
+  const keys = ["changedShare", "sameAsTextShare", "frequentTokenShare", "meanGenericEntropy", "meanGenericProbabilityOfText", "riseBaseline"];
   return Object.fromEntries(keys.filter((k) => k in s).map((k) => [k, s[k]]));
 }
