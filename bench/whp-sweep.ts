@@ -77,6 +77,12 @@ const METRICS: Record<string, string> = {
 /** oz-tiny is the Oz testbed at the tiny size: the realistic corpus at the cost of the synthetic one. */
 const TESTBEDS = ["synthetic", "oz", "oz-tiny"] as const;
 type TestbedName = (typeof TESTBEDS)[number];
+/** Each testbed's model size and cache folder, as `lethe demo` names them. */
+const TESTBED_MODELS: Record<TestbedName, { dir: string; size: "tiny" | "small" }> = {
+  synthetic: { dir: "synthetic-tiny", size: "tiny" },
+  oz: { dir: "oz-small", size: "small" },
+  "oz-tiny": { dir: "oz-tiny", size: "tiny" },
+};
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -116,10 +122,11 @@ function write(): void {
 }
 
 for (const name of testbeds) {
+  const { dir, size } = TESTBED_MODELS[name];
   const world = demoWorld({
     data: name === "synthetic" ? undefined : values.data,
-    testbedDir: join(root, ".lethe-cache", "testbeds", name === "oz" ? "oz-small" : name === "oz-tiny" ? "oz-tiny" : "synthetic-tiny"),
-    scale: name === "oz-tiny" ? { size: "tiny" } : undefined,
+    testbedDir: join(root, ".lethe-cache", "testbeds", dir),
+    scale: { size },
     threads,
   });
   const testbed = await buildTestbed(world.spec);

@@ -38,6 +38,20 @@ export async function inputFingerprints(inputs: Readonly<Record<string, string>>
 }
 
 /**
+ * Blocks per logits call: llama.cpp can pack short blocks into one decode. Logits depend in their
+ * last bits on what shares the decode, so every stage cuts its blocks into the same fixed runs, and
+ * a resumed run recomputes a partly finished group whole.
+ */
+export const LOGITS_GROUP = 4;
+
+/** `items` in fixed consecutive runs of {@link LOGITS_GROUP}. */
+export function logitsGroups<T>(items: readonly T[]): T[][] {
+  const groups: T[][] = [];
+  for (let g = 0; g < items.length; g += LOGITS_GROUP) groups.push(items.slice(g, g + LOGITS_GROUP));
+  return groups;
+}
+
+/**
  * Loads a model for inference over blocks of up to `blockTokens` tokens. The context is at least
  * 256: llama.cpp pads smaller contexts to 256 while keeping the smaller batch, and packing
  * sequences up to the padded size would then overflow the batch.

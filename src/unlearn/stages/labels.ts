@@ -21,10 +21,8 @@ import { AnchorMatcher, splitIntoBlocks, translateBlock } from "../whp/translate
 import { decodeBlocks, encodeBlock, type LabelledBlock } from "../label-store.js";
 import { DICTIONARY_FILE, LABEL_STATS_FILE, LABELS_FILE, type MethodContext } from "../method.js";
 import { retainBlocks } from "./retain-targets.js";
-import { checkSameVocabulary, corpusInputs, fragmentEncoder, inputFingerprints, loadInferenceModel, reinforcedPath, specialTokens } from "./common.js";
+import { checkSameVocabulary, corpusInputs, fragmentEncoder, inputFingerprints, loadInferenceModel, logitsGroups, reinforcedPath, specialTokens } from "./common.js";
 
-/** Blocks per logits call. */
-const LOGITS_GROUP = 4;
 /** Retain blocks, evenly spaced over the corpus, that measure the reinforced model's generic rise. */
 const RISE_BLOCKS = 16;
 const RISE_FILE = "retain-rise.json";
@@ -35,26 +33,32 @@ const RISE_FILE = "retain-rise.json";
  * cache, so a resumed run labels its remaining blocks with the same value to the last bit.
  */
 async function retainRise(ctx: MethodContext, file: string, base: Model, reinforced: Model): Promise<number> {
-  if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { rise: number }).rise;
+  const stored = storedRise(file);
+  if (stored !== undefined) return stored;
   const blocks = retainBlocks(ctx);
   const picked = blocks.length <= RISE_BLOCKS ? blocks : Array.from({ length: RISE_BLOCKS }, (_, j) => blocks[Math.floor((j * blocks.length) / RISE_BLOCKS)]!);
   let sum = 0;
   let count = 0;
-  for (let g = 0; g < picked.length; g += LOGITS_GROUP) {
-    const group = picked.slice(g, g + LOGITS_GROUP);
+  let done = 0;
+  for (const group of logitsGroups(picked)) {
     const [b, r] = [await base.logits(group), await reinforced.logits(group)];
     group.forEach((tokens, k) => {
       const part = observedRise(b[k]!, r[k]!, tokens, ctx.tokenizer.info.nVocab);
       sum += part.sum;
       count += part.count;
     });
-    ctx.emit({ type: "work", stage: "labels", label: "rise on retain text", done: Math.min(g + LOGITS_GROUP, picked.length), total: picked.length, unit: "block" });
+    done += group.length;
+    ctx.emit({ type: "work", stage: "labels", label: "rise on retain text", done, total: picked.length, unit: "block" });
   }
   const rise = count > 0 ? Math.max(0, sum / count) : 0;
   const tmp = `${file}.tmp`;
   writeFileSync(tmp, JSON.stringify({ rise, positions: count, blocks: picked.length }));
   renameSync(tmp, file);
   return rise;
+}
+
+function storedRise(file: string): number | undefined {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { rise: number }).rise : undefined;
 }
 
 export function labelsStage(ctx: MethodContext): Stage {
@@ -103,11 +107,9 @@ export function labelsStage(ctx: MethodContext): Stage {
       if (riseBaseline === "retain" && !fromRetain) ctx.emit({ type: "warn", message: 'labels.riseBaseline "retain" needs a retain corpus; without --retain the paper\'s rule (zero) is used' });
       let rise: number | undefined;
       try {
-        // A few blocks per logits call, so llama.cpp can pack short blocks into one decode. The groups
-        // are fixed runs of block indices, and a resumed run recomputes a partly finished group whole:
-        // logits depend in their last bits on what shares the decode, and soft labels keep those bits.
-        const groups: number[][] = [];
-        for (let g = 0; g < texts.length; g += LOGITS_GROUP) groups.push(texts.slice(g, g + LOGITS_GROUP).map((_, k) => g + k));
+        // A resumed run recomputes a partly finished group whole (see LOGITS_GROUP): soft labels keep
+        // the logits' last bits.
+        const groups = logitsGroups(texts.map((_, i) => i));
         const todo = groups.filter((group) => group.some((i) => !existsSync(blockFile(i))));
         let done = texts.length - todo.reduce((n, group) => n + group.length, 0);
         for (const group of todo) {
@@ -187,7 +189,7 @@ export function labelsStage(ctx: MethodContext): Stage {
         anchorOccurrences: [...anchorCounts.values()].reduce((a, b) => a + b, 0),
         ...labelShape(blocks, frequent, rows),
         // The logit rise α ignored (labels.riseBaseline), in logits.
-        riseBaseline: fromRetain ? Math.round((rise ?? (JSON.parse(readFileSync(join(cacheDir, RISE_FILE), "utf8")) as { rise: number }).rise) * 1e4) / 1e4 : 0,
+        riseBaseline: fromRetain ? Math.round((rise ?? storedRise(join(cacheDir, RISE_FILE))!) * 1e4) / 1e4 : 0,
         suppressedTokens: [...suppress].map((t) => ctx.tokenizer.detokenize([t])),
         topChanges,
       };

@@ -13,12 +13,9 @@ import { batchIndices, tokenBlocks } from "../corpus.js";
 import { decodeBlocks, encodeBlock, type LabelledBlock } from "../label-store.js";
 import type { MethodContext } from "../method.js";
 import { distributionLabels } from "../whp/labels.js";
-import { corpusInputs, fragmentEncoder, loadInferenceModel, specialTokens } from "./common.js";
+import { corpusInputs, fragmentEncoder, loadInferenceModel, logitsGroups, specialTokens } from "./common.js";
 
 export const RETAIN_TARGETS_FILE = "retain-targets.bin";
-
-/** Blocks per logits call. */
-const LOGITS_GROUP = 4;
 
 /** The retain blocks the fine-tune visits, in ascending order (its batches are a pure function of the step). */
 export function retainBlocksUsed(ctx: MethodContext, nBlocks: number): number[] {
@@ -70,17 +67,18 @@ export function retainTargetsStage(ctx: MethodContext): Stage[] {
         const parts: Uint8Array[] = [];
         let model: Model | undefined;
         try {
-          for (let g = 0; g < used.length; g += LOGITS_GROUP) {
+          let done = 0;
+          for (const group of logitsGroups(used)) {
             if (stage.signal.aborted) throw new CancelledError("the retain-targets stage");
             model ??= loadInferenceModel(ctx.basePath, ctx.blockTokens, ctx.threads);
-            const group = used.slice(g, g + LOGITS_GROUP);
             const logits = await model.logits(group.map((i) => blocks[i]!));
             group.forEach((index, k) => {
               const tokens = blocks[index]!;
               const labels = distributionLabels(logits[k]!, tokens, vocab, topK, { tail, temperature }, ctx.config.seed * 1_000_003 + index);
               parts.push(encodeBlock({ tokens: Int32Array.from(tokens), labels }));
             });
-            ctx.emit({ type: "work", stage: "retain-targets", label: "base on retain", done: Math.min(g + LOGITS_GROUP, used.length), total: used.length, unit: "block" });
+            done += group.length;
+            ctx.emit({ type: "work", stage: "retain-targets", label: "base on retain", done, total: used.length, unit: "block" });
           }
         } finally {
           await model?.dispose();
