@@ -1,11 +1,12 @@
 /** `lethe demo`: the whole job on a built-in synthetic saga — testbed, unlearning, evaluation, report. */
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 
 import { defineCommand, type ParsedArgs } from "../args.js";
 import type { CommandContext } from "../command.js";
 import type { Output } from "../output.js";
 import type { Progress } from "../progress.js";
 import type { DemoResult, DemoRole } from "../../demo/demo.js";
+import { defaultTestbedDir } from "../../testbed/cache-dir.js";
 import { reporter } from "./pretrain.js";
 import { machineInfo } from "../../util/machine.js";
 
@@ -71,7 +72,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     const r = await runDemo({
       data: args.data === undefined ? undefined : resolve(ctx.cwd, args.data),
       runDir: resolve(ctx.cwd, args.runDir ?? (args.data === undefined ? "runs/demo" : "runs/demo-oz")),
-      testbedDir: resolve(ctx.cwd, args.cache ?? join(".lethe-cache", "testbeds", `${kind}-${size}`.replace(/[^\w.-]/g, "_"))),
+      testbedDir: resolve(ctx.cwd, args.cache ?? defaultTestbedDir(kind, size)),
       scale: { size: size === "tiny" || size === "small" ? size : resolve(ctx.cwd, size) },
       threads: ctx.globals.threads,
       signal: ctx.signal,

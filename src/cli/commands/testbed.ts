@@ -7,6 +7,7 @@ import { defineCommand, UsageError, type ParsedArgs } from "../args.js";
 import type { CommandContext } from "../command.js";
 import type { Output } from "../output.js";
 import type { TestbedReport } from "../../testbed/build.js";
+import { defaultTestbedDir } from "../../testbed/cache-dir.js";
 import { reporter } from "./pretrain.js";
 
 export const spec = defineCommand({
@@ -52,7 +53,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
   }
   const size = args.size ?? (args.kind === "oz" ? "small" : "tiny");
   const name = args.kind === "custom" ? (args.name ?? basename(resolve(ctx.cwd, args.forget!))) : args.kind;
-  const dir = resolve(ctx.cwd, args.dir ?? join(".lethe-cache", "testbeds", `${name}-${size}`.replace(/[^\w.-]/g, "_")));
+  const dir = resolve(ctx.cwd, args.dir ?? defaultTestbedDir(name, size));
   if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false) {
     throw new InputError(`--dir ${dir} is a file, not a folder`, "give the path of a folder (it is made if missing), or move the file away");
   }
