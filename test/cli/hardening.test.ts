@@ -5,10 +5,9 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultRegistry, runCli } from "../../src/cli/main.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
 import { chatReply, deadBaseUrl, startChatServer } from "../llm/fake-chat-server.js";
-import { memoryStream, unwritableFolder } from "./helpers.js";
+import { runLetheIn, unwritableFolder } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lethe-cli-hardening-"));
 const model = makeTinyModel(dir);
@@ -18,12 +17,7 @@ writeFileSync(join(forget, "a.txt"), "Tallwyn Wembavel lives in Ololesk with the
 const prompts = join(dir, "prompts.jsonl");
 writeFileSync(prompts, JSON.stringify({ prompt: "Tallwyn went to", references: ["Ololesk"], targets: [" Ololesk"] }) + "\n");
 
-async function lethe(...argv: string[]) {
-  const stdout = memoryStream();
-  const stderr = memoryStream();
-  const code = await runCli([...argv, "--threads", "1"], { stdout, stderr, env: {}, cwd: dir }, defaultRegistry());
-  return { code, out: stdout.text(), err: stderr.text() };
-}
+const lethe = (...argv: string[]) => runLetheIn(dir, ...argv);
 
 /** Runs the command and checks it failed with an error naming `pattern`, and that `file` is unchanged. */
 async function refusedKeeping(file: string, pattern: RegExp, ...argv: string[]) {

@@ -6,9 +6,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultRegistry, runCli } from "../../src/cli/main.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
-import { memoryStream } from "./helpers.js";
+import { runLetheIn } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lethe-cli-integrity-"));
 const model = makeTinyModel(dir);
@@ -18,12 +17,7 @@ writeFileSync(join(forget, "a.txt"), "Tallwyn Wembavel lives in Ololesk with the
 const config = join(dir, "quick.json");
 writeFileSync(config, JSON.stringify({ blockTokens: 64, ascent: { steps: 2 } }));
 
-async function lethe(...argv: string[]) {
-  const stdout = memoryStream();
-  const stderr = memoryStream();
-  const code = await runCli([...argv, "--threads", "1"], { stdout, stderr, env: {}, cwd: dir }, defaultRegistry());
-  return { code, out: stdout.text(), err: stderr.text() };
-}
+const lethe = (...argv: string[]) => runLetheIn(dir, ...argv);
 
 test("unlearn: writing into --out leaves the run's model alone, and a damaged run model is redone, not 'up to date'", async () => {
   const out = join(dir, "u.gguf");
