@@ -61,6 +61,9 @@ const VARIANTS: Record<string, UnlearnConfigInput> = {
   "dist-16+16-no-retain": variant({ labels: SOFT, finetune: { retainWeight: 0 } }),
   "dist-16+16-kl-T2": variant({ labels: { ...SOFT, temperature: 2 }, finetune: { retainLoss: "kl" } }),
   "dist-16+16-kl-alpha-20": variant({ labels: { ...SOFT, alpha: 20 }, finetune: { retainLoss: "kl" } }),
+  // Limiting what trains: the fine-tune as a rank-16 LoRA adapter (merged, so it is measured like the rest).
+  "dist-16+16-lora-16": { ...variant({ labels: SOFT }), lora: { rank: 16, merge: true } },
+  "dist-16+16-lora-16-lr-3e-3": { ...variant({ labels: SOFT, finetune: { lr: 3e-3 } }), lora: { rank: 16, merge: true } },
 };
 
 /** Where each measured metric comes from in the eval report (`suite/metric`). */

@@ -205,7 +205,40 @@ Napi::Value GemmGflops(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 2.0 * n * n * n * iters / s / 1e9);
 }
 
+// quantizeModel(in, out, ftype, threads): llama.cpp's own quantizer (the one llama-quantize runs),
+// so a model lethe writes comes out in the type it came in, mixes such as Q4_K_M included.
+class QuantizeJob : public lethe::Job {
+ public:
+  QuantizeJob(Napi::Env env, std::string in, std::string out, int ftype, int threads)
+      : Job(env, Napi::Function(), nullptr, nullptr), in_(std::move(in)), out_(std::move(out)), ftype_(ftype), threads_(threads) {}
+
+ protected:
+  void Work(const ExecutionProgress&) override {
+    llama_model_quantize_params p = llama_model_quantize_default_params();
+    p.nthread = threads_;
+    p.ftype = static_cast<llama_ftype>(ftype_);
+    p.allow_requantize = true;
+    lethe::clear_native_error();
+    if (llama_model_quantize(in_.c_str(), out_.c_str(), &p) != 0) {
+      Fail("FORMAT", "llama.cpp could not quantize " + in_ + ": " + lethe::last_native_error());
+    }
+  }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  std::string in_, out_;
+  int ftype_, threads_;
+};
+
+Napi::Value QuantizeModel(const Napi::CallbackInfo& info) {
+  auto* job = new QuantizeJob(info.Env(), info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
+                              info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value());
+  job->Queue();
+  return job->promise();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("quantizeModel", Napi::Function::New(env, QuantizeModel));
   exports.Set("gemmGflops", Napi::Function::New(env, GemmGflops));
   exports.Set("loadBackends", Napi::Function::New(env, LoadBackends));
   exports.Set("backendInfo", Napi::Function::New(env, BackendInfo));

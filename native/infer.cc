@@ -28,7 +28,8 @@ class LlamaModel : public Napi::ObjectWrap<LlamaModel> {
                        });
   }
 
-  // new LlamaModel(path, { binsDir, threads, nCtx, nSeqMax, kvF32, useMmap })
+  // new LlamaModel(path, { binsDir, threads, nCtx, nSeqMax, kvF32, useMmap, lora? })
+  // lora: { path, scale }, an adapter checked against the base in TS (src/gguf/lora-adapter.ts).
   explicit LlamaModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LlamaModel>(info) {
     Napi::Env env = info.Env();
     std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -74,6 +75,17 @@ class LlamaModel : public Napi::ObjectWrap<LlamaModel> {
       throw_js(env, "CONTEXT", "llama.cpp could not create a context of " + std::to_string(n_ctx) + " tokens: " + last_native_error());
     }
     n_ctx_ = std::min(llama_n_ctx(ctx_), llama_n_batch(ctx_));
+    if (opts.Has("lora") && opts.Get("lora").IsObject()) {
+      Napi::Object l = opts.Get("lora").As<Napi::Object>();
+      const std::string lora_path = l.Get("path").As<Napi::String>().Utf8Value();
+      float scale = l.Get("scale").As<Napi::Number>().FloatValue();
+      llama_adapter_lora* adapter = llama_adapter_lora_init(model_, lora_path.c_str());
+      if (!adapter || llama_set_adapters_lora(ctx_, &adapter, 1, &scale) != 0) {
+        const std::string why = last_native_error();
+        Free();  // the model frees its adapters
+        throw_js(env, "MODEL_LOAD", "llama.cpp could not apply the LoRA adapter " + lora_path + ": " + why);
+      }
+    }
   }
 
   ~LlamaModel() override { Free(); }

@@ -2,6 +2,11 @@
 // and AdamW on the host. Read top to bottom like llm.c: load weights, build the forward graph one
 // block at a time, let ggml derive the backward graph, then update parameters.
 //
+// Two modes. Full fine-tuning holds every weight in F32 and trains all of them. LoRA (Hu et al.
+// 2021) freezes the base in its file's own type (F16, Q8_0, Q4_K, ...) and trains, beside each
+// targeted matrix W, a pair A [n_in, r] and B [r, n_out] in F32: y = W x + (alpha / r) B (A x).
+// Memory then scales with the file, not with 16 bytes per parameter.
+//
 // Shapes use ggml's ne order (fastest dimension first): C = n_embd, N = B*T tokens, V = vocab,
 // hd = head dim, H = query heads, Hkv = key/value heads, F = feed-forward width.
 #include <algorithm>
@@ -11,6 +16,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <random>
 #include <thread>
 
 #include "common.h"
@@ -46,6 +52,40 @@ struct MicroBatch {
 struct AdamW {
   float lr, beta1, beta2, eps, weight_decay, clip;
 };
+
+// rank 0 means full fine-tuning. `targets` are tensor kinds such as "attn_q" or "ffn_down";
+// `adapter`, when set, is a GGUF LoRA adapter whose A and B replace the random start.
+struct LoraConfig {
+  int64_t rank = 0;
+  float alpha = 0;
+  std::vector<std::string> targets;
+  uint32_t seed = 0;
+  std::string adapter;
+};
+
+struct LoraPair {
+  ggml_tensor *a, *b;  // a: [n_in, r], b: [r, n_out]; names <base tensor>.lora_a / .lora_b
+};
+
+// The type a frozen base tensor keeps in LoRA mode: its own where ggml's CPU backward can read it
+// (mul_mat forward and out_prod for the input gradient take F32, F16 and the quantized types),
+// F32 otherwise (BF16 and friends) and for vectors, which ggml_mul wants in F32.
+ggml_type frozen_type(const ggml_tensor* src) {
+  if (ggml_n_dims(src) < 2) return GGML_TYPE_F32;
+  if (src->type == GGML_TYPE_F32 || src->type == GGML_TYPE_F16 || ggml_is_quantized(src->type)) return src->type;
+  return GGML_TYPE_F32;
+}
+
+// A tensor's values as F32, whatever its type.
+std::vector<float> to_f32(const ggml_tensor* t) {
+  std::vector<float> out(ggml_nelements(t));
+  if (t->type == GGML_TYPE_F32) {
+    memcpy(out.data(), t->data, ggml_nbytes(t));
+  } else {
+    ggml_get_type_traits(t->type)->to_float(t->data, out.data(), ggml_nelements(t));
+  }
+  return out;
+}
 
 template <typename F>
 void parallel_for(int64_t n, int threads, F fn) {
@@ -98,6 +138,7 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
                            InstanceMethod("getGradient", &Trainer::GetGradient),
                            InstanceMethod("setTensor", &Trainer::SetTensor),
                            InstanceMethod("save", &Trainer::Save),
+                           InstanceMethod("saveAdapter", &Trainer::SaveAdapter),
                            InstanceMethod("getOptimizerState", &Trainer::GetOptimizerState),
                            InstanceMethod("setOptimizerState", &Trainer::SetOptimizerState),
                            InstanceMethod("setThreads", &Trainer::SetThreads),
@@ -106,8 +147,9 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
                        });
   }
 
-  // new Trainer(path, { binsDir, threads, trainEmbeddings, gatherPositions? })
+  // new Trainer(path, { binsDir, threads, trainEmbeddings, gatherPositions?, lora? })
   // gatherPositions (tests only) caps the positions per loss gather below the int32 bound.
+  // lora: { rank, alpha, targets: string[], seed, adapter? } (validated in TS).
   explicit Trainer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trainer>(info) {
     Napi::Env env = info.Env();
     path_ = info[0].As<Napi::String>().Utf8Value();
@@ -118,6 +160,15 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     const int64_t gather = opts.Has("gatherPositions") && opts.Get("gatherPositions").IsNumber()
                                ? opts.Get("gatherPositions").As<Napi::Number>().Int64Value()
                                : 0;
+    if (opts.Has("lora") && opts.Get("lora").IsObject()) {
+      Napi::Object l = opts.Get("lora").As<Napi::Object>();
+      lora_.rank = l.Get("rank").As<Napi::Number>().Int64Value();
+      lora_.alpha = l.Get("alpha").As<Napi::Number>().FloatValue();
+      lora_.seed = l.Get("seed").As<Napi::Number>().Uint32Value();
+      Napi::Array targets = l.Get("targets").As<Napi::Array>();
+      for (uint32_t i = 0; i < targets.Length(); i++) lora_.targets.push_back(targets.Get(i).As<Napi::String>().Utf8Value());
+      if (l.Has("adapter") && l.Get("adapter").IsString()) lora_.adapter = l.Get("adapter").As<Napi::String>().Utf8Value();
+    }
     std::string err = Load(train_embeddings);
     if (err.empty()) {
       // Every flat gather index (n mod P) * V + t must stay below 2^31.
@@ -273,14 +324,16 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     hp_.rms_eps = key_float(gguf_, a + "attention.layer_norm_rms_epsilon", 1e-5f);
     hp_.rope_mode = hp_.arch == "qwen2" ? GGML_ROPE_TYPE_NEOX : 0;
 
-    // Every tensor becomes an F32 copy: F16 weights train silently flat.
+    // Trained tensors are F32 copies (F16 weights train silently flat); a LoRA base stays frozen in
+    // its file's type.
     const int64_t n_tensors = gguf_get_n_tensors(gguf_);
     ggml_init_params ip = {static_cast<size_t>(n_tensors + 8) * ggml_tensor_overhead(), nullptr, true};
     ctx_w_ = ggml_init(ip);
     for (int64_t i = 0; i < n_tensors; i++) {
       const char* name = gguf_get_tensor_name(gguf_, i);
       ggml_tensor* src = ggml_get_tensor(meta_, name);
-      ggml_tensor* t = ggml_new_tensor(ctx_w_, GGML_TYPE_F32, ggml_n_dims(src), src->ne);
+      const ggml_type type = lora_.rank > 0 ? frozen_type(src) : GGML_TYPE_F32;
+      ggml_tensor* t = ggml_new_tensor(ctx_w_, type, ggml_n_dims(src), src->ne);
       ggml_set_name(t, name);
       weights_[name] = t;
     }
@@ -292,13 +345,17 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     if (!(err = BindBlocks()).empty()) return err;
 
     // Trainable tensors; ggml_set_param must precede graph building or ggml finds no parameters.
-    for (auto& kv : weights_) {
-      ggml_tensor* t = kv.second;
-      if (t == rope_freqs_) continue;
-      if (t == tok_embd_ && !train_embeddings) continue;
-      ggml_set_param(t);
-      params_.push_back(t);
+    if (lora_.rank > 0) {
+      if (!(err = AddLora()).empty()) return err;
+    } else {
+      for (auto& kv : weights_) {
+        ggml_tensor* t = kv.second;
+        if (t == rope_freqs_) continue;
+        if (t == tok_embd_ && !train_embeddings) continue;
+        params_.push_back(t);
+      }
     }
+    for (ggml_tensor* t : params_) ggml_set_param(t);
     if (params_.empty()) return "CONFIG: no trainable tensors";
 
     // Gradient accumulators live outside the graph allocator so that they survive between
@@ -333,7 +390,7 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
         return "FORMAT: " + path_ + " is truncated inside tensor " + name;
       }
       const auto* traits = ggml_get_type_traits(src->type);
-      if (src->type == GGML_TYPE_F32) {
+      if (src->type == dst->type) {
         memcpy(dst->data, raw.data(), raw.size());
       } else if (traits->to_float) {
         traits->to_float(raw.data(), static_cast<float*>(dst->data), ggml_nelements(src));
@@ -397,7 +454,117 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     return "";
   }
 
+  // One A, B pair per targeted matrix, in block order. A starts as PEFT's (Kaiming-uniform, bound
+  // 1/sqrt(n_in)) and B at zero, so the first forward is exactly the base model's.
+  std::string AddLora() {
+    const std::set<std::string> targets(lora_.targets.begin(), lora_.targets.end());
+    std::vector<std::pair<std::string, ggml_tensor*>> chosen;
+    for (const Block& b : blocks_) {
+      const std::pair<const char*, ggml_tensor*> kinds[] = {{"attn_q", b.wq},     {"attn_k", b.wk},   {"attn_v", b.wv},
+                                                            {"attn_output", b.wo}, {"ffn_gate", b.w_gate}, {"ffn_up", b.w_up},
+                                                            {"ffn_down", b.w_down}};
+      for (const auto& [kind, w] : kinds) {
+        if (targets.count(kind)) chosen.emplace_back(ggml_get_name(w), w);
+      }
+    }
+    if (chosen.empty()) return "CONFIG: no tensor of the model matches the LoRA targets";
+    ggml_init_params ip = {(2 * chosen.size() + 1) * ggml_tensor_overhead(), nullptr, true};
+    ctx_lora_ = ggml_init(ip);
+    for (const auto& [name, w] : chosen) {
+      const int64_t n_in = w->ne[0], n_out = w->ne[1];
+      if (lora_.rank > std::min(n_in, n_out)) {
+        return "CONFIG: LoRA rank " + std::to_string(lora_.rank) + " is larger than " + name + " (" + std::to_string(n_in) +
+               " x " + std::to_string(n_out) + ")";
+      }
+      LoraPair p{ggml_new_tensor_2d(ctx_lora_, GGML_TYPE_F32, n_in, lora_.rank),
+                 ggml_new_tensor_2d(ctx_lora_, GGML_TYPE_F32, lora_.rank, n_out)};
+      ggml_set_name(p.a, (name + ".lora_a").c_str());
+      ggml_set_name(p.b, (name + ".lora_b").c_str());
+      lora_pairs_[w] = p;
+      lora_order_.push_back(w);
+      lora_tensors_[ggml_get_name(p.a)] = p.a;
+      lora_tensors_[ggml_get_name(p.b)] = p.b;
+      params_.push_back(p.a);
+      params_.push_back(p.b);
+    }
+    buf_lora_ = ggml_backend_alloc_ctx_tensors(ctx_lora_, backend_);
+    if (!buf_lora_) return "ALLOC: not enough memory for the LoRA tensors";
+    std::mt19937 rng(lora_.seed);
+    for (ggml_tensor* w : lora_order_) {
+      const LoraPair& p = lora_pairs_[w];
+      std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+      const float bound = 1.0f / std::sqrt(static_cast<float>(w->ne[0]));
+      float* a = static_cast<float*>(p.a->data);
+      for (int64_t j = 0; j < ggml_nelements(p.a); j++) a[j] = bound * u(rng);
+      memset(p.b->data, 0, ggml_nbytes(p.b));
+    }
+    return lora_.adapter.empty() ? "" : ReadAdapter(lora_.adapter);
+  }
+
+  // Continues from an adapter lethe (or llama.cpp's converter) wrote: it must hold exactly this
+  // run's pairs, for this architecture and these shapes.
+  std::string ReadAdapter(const std::string& path) {
+    ggml_context* meta = nullptr;
+    gguf_init_params gp = {/*no_alloc =*/true, /*ctx =*/&meta};
+    gguf_context* g = gguf_init_from_file(path.c_str(), gp);
+    if (!g) return "FORMAT: not a readable GGUF adapter: " + path;
+    std::unique_ptr<gguf_context, void (*)(gguf_context*)> gguard(g, gguf_free);
+    std::unique_ptr<ggml_context, void (*)(ggml_context*)> mguard(meta, ggml_free);
+    auto str = [&](const char* key) {
+      const int64_t id = gguf_find_key(g, key);
+      return id >= 0 && gguf_get_kv_type(g, id) == GGUF_TYPE_STRING ? std::string(gguf_get_val_str(g, id)) : std::string();
+    };
+    if (str("general.type") != "adapter" || str("adapter.type") != "lora") {
+      return "FORMAT: " + path + " is not a LoRA adapter (general.type must be \"adapter\", adapter.type \"lora\")";
+    }
+    if (str("general.architecture") != hp_.arch) {
+      return "CONFIG: adapter " + path + " is for architecture \"" + str("general.architecture") + "\", the model is \"" +
+             hp_.arch + "\"";
+    }
+    const int64_t n = gguf_get_n_tensors(g);
+    if (n != static_cast<int64_t>(lora_tensors_.size())) {
+      return "CONFIG: adapter " + path + " has " + std::to_string(n) + " tensors; this run trains " +
+             std::to_string(lora_tensors_.size()) + " (rank and targets must match the adapter's)";
+    }
+    FILE* f = fopen(path.c_str(), "rb");
+    if (!f) return "IO: cannot open " + path;
+    std::unique_ptr<FILE, int (*)(FILE*)> fguard(f, fclose);
+    std::vector<uint8_t> raw;
+    for (int64_t i = 0; i < n; i++) {
+      const char* name = gguf_get_tensor_name(g, i);
+      auto it = lora_tensors_.find(name);
+      ggml_tensor* src = ggml_get_tensor(meta, name);
+      if (it == lora_tensors_.end()) return std::string("CONFIG: adapter tensor ") + name + " is not one this run trains";
+      if (!ggml_are_same_shape(src, it->second)) {
+        return std::string("CONFIG: adapter tensor ") + name + " has another shape than this base and rank give";
+      }
+      const auto* traits = ggml_get_type_traits(src->type);
+      if (src->type != GGML_TYPE_F32 && !traits->to_float) return std::string("UNSUPPORTED: adapter tensor ") + name + " has type " + ggml_type_name(src->type);
+      raw.resize(ggml_nbytes(src));
+      if (fseeko(f, static_cast<off_t>(gguf_get_data_offset(g) + gguf_get_tensor_offset(g, i)), SEEK_SET) != 0 ||
+          fread(raw.data(), 1, raw.size(), f) != raw.size()) {
+        return "FORMAT: " + path + " is truncated inside tensor " + name;
+      }
+      if (src->type == GGML_TYPE_F32) {
+        memcpy(it->second->data, raw.data(), raw.size());
+      } else {
+        traits->to_float(raw.data(), static_cast<float*>(it->second->data), ggml_nelements(src));
+      }
+    }
+    return "";
+  }
+
   // ---- the graph ------------------------------------------------------------------------------
+
+  // W x, plus the LoRA update (alpha / r) B (A x) where W has a pair: llama.cpp's own order of
+  // operations, so an adapter reproduces the trainer's logits there.
+  ggml_tensor* Mm(ggml_context* ctx, ggml_tensor* w, ggml_tensor* x) {
+    ggml_tensor* y = ggml_mul_mat(ctx, w, x);
+    auto it = lora_pairs_.find(w);
+    if (it == lora_pairs_.end()) return y;
+    ggml_tensor* ab = ggml_mul_mat(ctx, it->second.b, ggml_mul_mat(ctx, it->second.a, x));
+    return ggml_add(ctx, y, ggml_scale(ctx, ab, lora_.alpha / static_cast<float>(lora_.rank)));
+  }
 
   // x: [C, N] -> [C, N]; one transformer block.
   ggml_tensor* BuildBlock(ggml_context* ctx, ggml_tensor* x, const Block& b, ggml_tensor* pos, int64_t B, int64_t T) {
@@ -406,9 +573,9 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
 
     // attention: h = rmsnorm(x) * g
     ggml_tensor* h = ggml_mul(ctx, ggml_rms_norm(ctx, x, hp_.rms_eps), b.attn_norm);
-    ggml_tensor* q = ggml_mul_mat(ctx, b.wq, h);  // [C, N]
-    ggml_tensor* k = ggml_mul_mat(ctx, b.wk, h);  // [Ckv, N]
-    ggml_tensor* v = ggml_mul_mat(ctx, b.wv, h);  // [Ckv, N]
+    ggml_tensor* q = Mm(ctx, b.wq, h);  // [C, N]
+    ggml_tensor* k = Mm(ctx, b.wk, h);  // [Ckv, N]
+    ggml_tensor* v = Mm(ctx, b.wv, h);  // [Ckv, N]
     if (b.bq) q = ggml_add(ctx, q, b.bq);
     if (b.bk) k = ggml_add(ctx, k, b.bk);
     if (b.bv) v = ggml_add(ctx, v, b.bv);
@@ -439,13 +606,13 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     ggml_set_output(att);
     ggml_tensor* o = ggml_mul_mat(ctx, vt, att);  // [hd, T_q, H*B]
     o = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, o, hd, T, H, B), 0, 2, 1, 3));  // [hd, H, T, B]
-    o = ggml_mul_mat(ctx, b.wo, ggml_reshape_2d(ctx, o, C, N));                              // [C, N]
+    o = Mm(ctx, b.wo, ggml_reshape_2d(ctx, o, C, N));                              // [C, N]
     x = ggml_add(ctx, x, o);
 
     // feed-forward: SwiGLU, in the split form that has a backward pass
     h = ggml_mul(ctx, ggml_rms_norm(ctx, x, hp_.rms_eps), b.ffn_norm);
-    ggml_tensor* g = ggml_swiglu_split(ctx, ggml_mul_mat(ctx, b.w_gate, h), ggml_mul_mat(ctx, b.w_up, h));  // [F, N]
-    return ggml_add(ctx, x, ggml_mul_mat(ctx, b.w_down, g));
+    ggml_tensor* g = ggml_swiglu_split(ctx, Mm(ctx, b.w_gate, h), Mm(ctx, b.w_up, h));  // [F, N]
+    return ggml_add(ctx, x, Mm(ctx, b.w_down, g));
   }
 
   ggml_tensor* Rope(ggml_context* ctx, ggml_tensor* t, ggml_tensor* pos) {
@@ -580,6 +747,16 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     for (ggml_tensor* p : params_) n_trainable += ggml_nelements(p);
     o.Set("nParams", n_params);
     o.Set("nTrainable", n_trainable);
+    if (lora_.rank > 0) {
+      Napi::Object l = Napi::Object::New(env);
+      l.Set("rank", static_cast<double>(lora_.rank));
+      l.Set("alpha", lora_.alpha);
+      Napi::Array pairs = Napi::Array::New(env);
+      uint32_t j = 0;
+      for (ggml_tensor* w : lora_order_) pairs.Set(j++, ggml_get_name(w));
+      l.Set("tensors", pairs);
+      o.Set("lora", l);
+    }
     o.Set("step", static_cast<double>(step_));
     Napi::Array names = Napi::Array::New(env);
     uint32_t i = 0;
@@ -720,7 +897,9 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
 
   ggml_tensor* Named(Napi::Env env, const std::string& name) {
     auto it = weights_.find(name);
-    if (it == weights_.end()) throw_js(env, "NO_TENSOR", "the model has no tensor " + name);
+    if (it != weights_.end()) return it->second;
+    it = lora_tensors_.find(name);
+    if (it == lora_tensors_.end()) throw_js(env, "NO_TENSOR", "the model has no tensor " + name);
     return it->second;
   }
 
@@ -728,8 +907,9 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     Napi::Env env = info.Env();
     CheckOpen(env);
     ggml_tensor* t = Named(env, info[0].As<Napi::String>().Utf8Value());
-    Napi::Float32Array out = Napi::Float32Array::New(env, ggml_nelements(t));
-    memcpy(out.Data(), t->data, ggml_nbytes(t));
+    const std::vector<float> values = to_f32(t);
+    Napi::Float32Array out = Napi::Float32Array::New(env, values.size());
+    std::copy(values.begin(), values.end(), out.Data());
     return out;
   }
 
@@ -752,6 +932,9 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     CheckOpen(env);
     if (busy.load()) throw_js(env, "BUSY", "cannot change weights during a call");
     ggml_tensor* t = Named(env, info[0].As<Napi::String>().Utf8Value());
+    if (t->type != GGML_TYPE_F32) {
+      throw_js(env, "CONFIG", std::string("tensor ") + ggml_get_name(t) + " is frozen in " + ggml_type_name(t->type) + " under LoRA");
+    }
     Napi::Float32Array a = info[1].As<Napi::Float32Array>();
     if (static_cast<int64_t>(a.ElementLength()) != ggml_nelements(t)) throw_js(env, "SHAPE", "wrong element count");
     memcpy(t->data, a.Data(), ggml_nbytes(t));
@@ -801,7 +984,9 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     return env.Undefined();
   }
 
-  // save(path, keepSourceTypes): every tensor in source order, metadata copied.
+  // save(path, keepSourceTypes): every tensor in source order, metadata copied. Under LoRA this is
+  // the merged model W + (alpha / r) B A; a tensor without a pair that keeps its type is copied
+  // byte for byte, so an untouched quantized tensor loses nothing.
   Napi::Value Save(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env);
@@ -830,7 +1015,16 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
       ggml_tensor* t = ggml_new_tensor(tctx, type, ggml_n_dims(w), w->ne);
       ggml_set_name(t, name);
       converted.emplace_back(ggml_nbytes(t));
-      const float* src = static_cast<const float*>(w->data);
+      const bool merge = lora_pairs_.count(w) > 0;
+      if (!merge && w->type == type) {
+        memcpy(converted.back().data(), w->data, ggml_nbytes(t));
+        t->data = converted.back().data();
+        gguf_add_tensor(g, t);
+        continue;
+      }
+      std::vector<float> merged = to_f32(w);
+      if (merge) AddLoraDelta(w, merged.data());
+      const float* src = merged.data();
       if (type == GGML_TYPE_F32) {
         memcpy(converted.back().data(), src, ggml_nbytes(t));
       } else if (type == GGML_TYPE_F16) {
@@ -844,6 +1038,55 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
       gguf_add_tensor(g, t);
     }
     if (all_f32) gguf_set_val_u32(g, "general.file_type", 0);
+    if (!gguf_write_to_file(g, out.c_str(), false)) {
+      throw_js(env, "IO", "could not write " + out + ": " + last_native_error());
+    }
+    return env.Undefined();
+  }
+
+  // W += (alpha / r) B A, with W [n_in, n_out], A [n_in, r], B [r, n_out] in ggml's order, so
+  // W[o][i] += scale * sum_k B[o][k] A[k][i].
+  void AddLoraDelta(ggml_tensor* w, float* out) {
+    const LoraPair& p = lora_pairs_.at(w);
+    const int64_t n_in = w->ne[0], n_out = w->ne[1], r = lora_.rank;
+    const float scale = lora_.alpha / static_cast<float>(r);
+    const float* a = static_cast<const float*>(p.a->data);
+    const float* b = static_cast<const float*>(p.b->data);
+    parallel_for(n_out * n_in, threads_, [&](int64_t lo, int64_t hi) {
+      for (int64_t o = lo / n_in; o * n_in < hi; o++) {
+        float* row = out + o * n_in;
+        for (int64_t k = 0; k < r; k++) {
+          const float bk = scale * b[o * r + k];
+          const float* ak = a + k * n_in;
+          for (int64_t i = std::max<int64_t>(0, lo - o * n_in); i < std::min(n_in, hi - o * n_in); i++) row[i] += bk * ak[i];
+        }
+      }
+    });
+  }
+
+  // saveAdapter(path): the A and B pairs as a GGUF LoRA adapter in llama.cpp's format
+  // (general.type "adapter", adapter.type "lora", adapter.lora.alpha), loadable by llama.cpp,
+  // node-llama-cpp and Ollama on the same base.
+  Napi::Value SaveAdapter(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (busy.load()) throw_js(env, "BUSY", "cannot save during a call");
+    if (lora_.rank == 0) throw_js(env, "CONFIG", "this trainer is not training a LoRA adapter");
+    const std::string out = info[0].As<Napi::String>().Utf8Value();
+    gguf_context* g = gguf_init_empty();
+    std::unique_ptr<gguf_context, void (*)(gguf_context*)> gguard(g, gguf_free);
+    gguf_set_val_str(g, "general.architecture", hp_.arch.c_str());
+    gguf_set_val_str(g, "general.type", "adapter");
+    const int64_t name_id = gguf_find_key(gguf_, "general.name");
+    if (name_id >= 0 && gguf_get_kv_type(gguf_, name_id) == GGUF_TYPE_STRING) {
+      gguf_set_val_str(g, "general.name", (std::string(gguf_get_val_str(gguf_, name_id)) + " (lethe LoRA)").c_str());
+    }
+    gguf_set_val_str(g, "adapter.type", "lora");
+    gguf_set_val_f32(g, "adapter.lora.alpha", lora_.alpha);
+    for (ggml_tensor* w : lora_order_) {
+      gguf_add_tensor(g, lora_pairs_[w].a);
+      gguf_add_tensor(g, lora_pairs_[w].b);
+    }
     if (!gguf_write_to_file(g, out.c_str(), false)) {
       throw_js(env, "IO", "could not write " + out + ": " + last_native_error());
     }
@@ -876,12 +1119,14 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     if (ctx_c_) ggml_free(ctx_c_);
     if (buf_static_) ggml_backend_buffer_free(buf_static_);
     if (ctx_static_) ggml_free(ctx_static_);
+    if (buf_lora_) ggml_backend_buffer_free(buf_lora_);
+    if (ctx_lora_) ggml_free(ctx_lora_);
     if (buf_w_) ggml_backend_buffer_free(buf_w_);
     if (ctx_w_) ggml_free(ctx_w_);
     if (backend_) ggml_backend_free(backend_);
     if (meta_) ggml_free(meta_);
     if (gguf_) gguf_free(gguf_);
-    galloc_ = nullptr, ctx_c_ = nullptr, buf_static_ = nullptr, ctx_static_ = nullptr;
+    galloc_ = nullptr, ctx_c_ = nullptr, buf_static_ = nullptr, ctx_static_ = nullptr, buf_lora_ = nullptr, ctx_lora_ = nullptr;
     buf_w_ = nullptr, ctx_w_ = nullptr, backend_ = nullptr, meta_ = nullptr, gguf_ = nullptr;
     gf_ = gb_ = nullptr;
     adam_m_.clear();
@@ -900,6 +1145,13 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
   std::set<std::string> used_;
   ggml_tensor *tok_embd_ = nullptr, *output_norm_ = nullptr, *output_ = nullptr, *rope_freqs_ = nullptr;
   std::vector<Block> blocks_;
+
+  LoraConfig lora_;
+  ggml_context* ctx_lora_ = nullptr;
+  ggml_backend_buffer_t buf_lora_ = nullptr;
+  std::map<const ggml_tensor*, LoraPair> lora_pairs_;  // by base tensor
+  std::vector<ggml_tensor*> lora_order_;               // base tensors with a pair, in block order
+  std::map<std::string, ggml_tensor*> lora_tensors_;   // A and B by name
 
   std::vector<ggml_tensor*> params_, grad_accs_;
   std::vector<std::vector<float>> adam_m_, adam_v_;

@@ -6,7 +6,20 @@
  */
 export * from "./errors.js";
 export { Model, loadModel, type LoadModelOptions, type ModelInfo, type GenerateOptions, type TopLogits } from "./engine/model.js";
-export { Trainer, loadTrainer, nextTokenBatch, type TrainerOptions, type OptimizerOptions, type WeightedBatch, type StepResult } from "./engine/trainer.js";
+export {
+  Trainer,
+  loadTrainer,
+  nextTokenBatch,
+  LORA_TARGETS,
+  type LoraOptions,
+  type LoraTarget,
+  type TrainerOptions,
+  type OptimizerOptions,
+  type WeightedBatch,
+  type StepResult,
+} from "./engine/trainer.js";
+export { quantizeModel, modelFileType, FILE_TYPES, type FileType } from "./engine/quantize.js";
+export { inspectLoraAdapter, type LoraAdapterInfo } from "./gguf/lora-adapter.js";
 export { cosineSchedule } from "./engine/schedule.js";
 export { backendInfo, gemmGflops } from "./engine/native.js";
 export { probeModelFile, type ProbeResult, type ProbeOptions } from "./engine/probe.js";

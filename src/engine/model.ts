@@ -7,6 +7,7 @@ import { existsSync, statSync } from "node:fs";
 
 import { InputError, UnsupportedModelError } from "../errors.js";
 import { readGguf } from "../gguf/read.js";
+import { inspectLoraAdapter, type LoraAdapterInfo } from "../gguf/lora-adapter.js";
 import type { GgufFile } from "../gguf/types.js";
 import { validateModelFile } from "../gguf/validate.js";
 import { binsDir, native, translateNativeError, resolveThreads, type NativeLlamaModel, type ProgressCallback } from "./native.js";
@@ -39,6 +40,11 @@ export interface LoadModelOptions {
    * attend over each other's (masked) cache entries, so larger packs waste attention work.
    */
   packTokens?: number;
+  /**
+   * A GGUF LoRA adapter applied on top of the model (llama.cpp's format, as `lethe unlearn --lora`
+   * writes), optionally with a scale other than 1.
+   */
+  lora?: string | { path: string; scale?: number };
 }
 
 export interface ModelInfo {
@@ -54,6 +60,8 @@ export interface ModelInfo {
   bosId: number;
   eosId: number;
   addBos: boolean;
+  /** The adapter applied, when one was given. */
+  lora?: LoraAdapterInfo & { scale: number };
 }
 
 export interface GenerateOptions {
@@ -120,6 +128,7 @@ export class Model extends NativeResource<NativeLlamaModel> {
       throw new InputError(`contextLength must be an integer >= 8, got ${contextLength}`, "pass a larger context length");
     }
     const maxSequences = options.maxSequences ?? 16;
+    const lora = options.lora === undefined ? undefined : resolveAdapter(options.lora, file);
     let handle: NativeLlamaModel;
     try {
       const addon = native();
@@ -134,6 +143,7 @@ export class Model extends NativeResource<NativeLlamaModel> {
         useMmap: options.mmap ?? true,
         flashAttn: options.flashAttention ?? false,
         packTokens: options.packTokens ?? 256,
+        ...(lora ? { lora: { path: lora.path, scale: lora.scale } } : {}),
       });
     } catch (e) {
       throw translateNativeError(e, `loading ${path}`);
@@ -153,6 +163,7 @@ export class Model extends NativeResource<NativeLlamaModel> {
         bosId: i.bos,
         eosId: i.eos,
         addBos: i.addBos,
+        ...(lora ? { lora } : {}),
       },
       handle,
     );
@@ -262,6 +273,15 @@ export class Model extends NativeResource<NativeLlamaModel> {
 }
 
 /** Loads a GGUF model for inference (see {@link Model.load}). */
+function resolveAdapter(lora: NonNullable<LoadModelOptions["lora"]>, base: GgufFile): LoraAdapterInfo & { scale: number } {
+  const { path, scale = 1 } = typeof lora === "string" ? { path: lora } : lora;
+  if (!Number.isFinite(scale)) throw new InputError(`LoRA scale must be a finite number, got ${scale}`, "use 1 to apply the adapter as trained");
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new InputError(`LoRA adapter ${path} does not exist`, "pass the .gguf adapter that `lethe unlearn --lora` wrote");
+  }
+  return { ...inspectLoraAdapter(path, base), scale };
+}
+
 export function loadModel(path: string, options?: LoadModelOptions): Model {
   return Model.load(path, options);
 }

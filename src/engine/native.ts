@@ -84,6 +84,8 @@ export interface NativeTrainer {
     nTrainable: number;
     step: number;
     tensors: string[];
+    /** Present when training a LoRA adapter: the base tensors that carry a pair. */
+    lora?: { rank: number; alpha: number; tensors: string[] };
   };
   /** `normalizer` divides the weighted sum instead of Σ|w|. */
   step(
@@ -99,6 +101,7 @@ export interface NativeTrainer {
   getGradient(name: string): Float32Array;
   setTensor(name: string, data: Float32Array): void;
   save(path: string, keepSourceTypes: boolean): void;
+  saveAdapter(path: string): void;
   getOptimizerState(): NativeOptimizerState;
   setOptimizerState(state: NativeOptimizerState): void;
   setThreads(n: number): void;
@@ -111,6 +114,7 @@ interface Addon {
   backendInfo(): { devices: { name: string; description: string }[]; cpuVariant: string; systemInfo: string };
   setLogVerbose(verbose: boolean): void;
   gemmGflops(n: number, iters: number, threads: number): number;
+  quantizeModel(input: string, output: string, ftype: number, threads: number): Promise<void>;
   LlamaModel: new (
     path: string,
     opts: {
@@ -123,9 +127,19 @@ interface Addon {
       useMmap: boolean;
       flashAttn: boolean;
       packTokens: number;
+      lora?: { path: string; scale: number };
     },
   ) => NativeLlamaModel;
-  Trainer: new (path: string, opts: { binsDir: string; threads: number; trainEmbeddings: boolean; gatherPositions?: number }) => NativeTrainer;
+  Trainer: new (
+    path: string,
+    opts: {
+      binsDir: string;
+      threads: number;
+      trainEmbeddings: boolean;
+      gatherPositions?: number;
+      lora?: { rank: number; alpha: number; targets: string[]; seed: number; adapter?: string };
+    },
+  ) => NativeTrainer;
 }
 
 let addon: Addon | undefined;

@@ -5,8 +5,8 @@
  *   L = −Σ w · log softmax(logits[pos])[target] / Σ|w|
  * so w = 1 trains towards a target, w = 0 masks a position and w < 0 pushes a target down
  * (gradient ascent). A caller may divide by a normaliser of its own instead of Σ|w| (NPO does, so
- * that its weights keep their scale). Weights are held in F32 while training, whatever the file's
- * type.
+ * that its weights keep their scale). Full fine-tuning holds every weight in F32, whatever the
+ * file's type; LoRA keeps the base frozen in its file's type and trains small F32 pairs beside it.
  */
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
@@ -36,6 +36,46 @@ export interface TrainerOptions {
    * the chunked loss on a tiny model.
    */
   gatherPositions?: number;
+  /** Train a LoRA adapter instead of the weights (see {@link LoraOptions}). */
+  lora?: LoraOptions;
+}
+
+/** The matrices a LoRA pair can sit beside: attention q/k/v/o and the MLP's gate/up/down. */
+export const LORA_TARGETS = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] as const;
+export type LoraTarget = (typeof LORA_TARGETS)[number];
+
+export interface LoraOptions {
+  /** r: the pairs' inner width, at least 1 and at most the smaller side of every targeted matrix. */
+  rank: number;
+  /** The update is scaled by alpha / rank; default 2 · rank (scale 2, as PEFT examples use). */
+  alpha?: number;
+  /** Which matrices get a pair; default all of {@link LORA_TARGETS}. */
+  targets?: readonly LoraTarget[];
+  /** Seed of A's random start (B starts at zero, so step 0 is the base model); default 0. */
+  seed?: number;
+  /** Continue from this adapter's A and B (written by {@link Trainer.saveAdapter}); rank and targets must match. */
+  adapter?: string;
+}
+
+/** Options with every default filled, as the native trainer takes them. */
+export function resolveLora(lora: LoraOptions): Required<Omit<LoraOptions, "adapter">> & { adapter?: string } {
+  const { rank, alpha = 2 * rank, targets = LORA_TARGETS, seed = 0, adapter } = lora;
+  if (!Number.isSafeInteger(rank) || rank < 1) {
+    throw new InputError(`LoRA rank must be a positive integer, got ${rank}`, "use e.g. --lora 16");
+  }
+  // A negative alpha is a negated adapter (the task vector of a LoRA run).
+  if (!Number.isFinite(alpha) || alpha === 0) throw new InputError(`LoRA alpha must be a non-zero number, got ${alpha}`, "use e.g. alpha = 2 × rank");
+  if (targets.length === 0) throw new InputError("LoRA targets are empty", `name one or more of ${LORA_TARGETS.join(", ")}`);
+  for (const t of targets) {
+    if (!(LORA_TARGETS as readonly string[]).includes(t)) {
+      throw new InputError(`unknown LoRA target "${t}"`, `use ${LORA_TARGETS.join(", ")}`);
+    }
+  }
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`LoRA seed must be an integer in 0..2^32-1, got ${seed}`, "pick another seed");
+  if (adapter !== undefined && !existsSync(adapter)) {
+    throw new InputError(`LoRA adapter ${adapter} does not exist`, "pass the path of an adapter written by lethe (or leave it out to start fresh)");
+  }
+  return { rank, alpha, targets: [...new Set(targets)], seed, ...(adapter !== undefined ? { adapter } : {}) };
 }
 
 /**
@@ -122,10 +162,14 @@ export class Trainer extends NativeResource<NativeTrainer> {
     this.info = info;
   }
 
-  /** Loads every tensor of a GGUF model as F32 for training. */
+  /**
+   * Loads a GGUF model for training: every tensor as F32, or with `lora` the base frozen in its
+   * file's types and only the adapter's pairs trainable.
+   */
   static load(path: string, options: TrainerOptions = {}): Trainer {
     inspectModelFile(path);
     const { gatherPositions } = options;
+    const lora = options.lora ? resolveLora(options.lora) : undefined;
     if (gatherPositions !== undefined && (!Number.isSafeInteger(gatherPositions) || gatherPositions < 1)) {
       throw new InputError(`gatherPositions must be a positive integer, got ${gatherPositions}`, "leave it unset outside tests");
     }
@@ -136,6 +180,7 @@ export class Trainer extends NativeResource<NativeTrainer> {
         threads: resolveThreads(options.threads),
         trainEmbeddings: options.trainEmbeddings ?? true,
         ...(gatherPositions !== undefined ? { gatherPositions } : {}),
+        ...(lora ? { lora: { ...lora, targets: [...lora.targets] } } : {}),
       });
     } catch (e) {
       throw translateNativeError(e, `loading ${path} for training`);
@@ -221,10 +266,16 @@ export class Trainer extends NativeResource<NativeTrainer> {
   }
 
   /**
-   * Writes the model as GGUF with the source metadata: F32, or each tensor's source type. The file
-   * appears under its name only once complete.
+   * Writes the model as GGUF with the source metadata: F32, or each tensor's source type (a
+   * quantized tensor is quantized again; under LoRA one without a pair is copied unchanged). Under
+   * LoRA the model written is the base with the adapter merged in. The file appears under its name
+   * only once complete.
    */
   async save(path: string, options: { dtype?: "f32" | "source" } = {}): Promise<void> {
+    await this.writeAtomically(path, (h, tmp) => h.save(tmp, (options.dtype ?? "f32") === "source"));
+  }
+
+  private async writeAtomically(path: string, write: (h: NativeTrainer, tmp: string) => void): Promise<void> {
     const dir = dirname(path);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       throw new InputError(`cannot write ${path}: folder ${dir} does not exist`, "create the folder or choose another output path");
@@ -232,12 +283,21 @@ export class Trainer extends NativeResource<NativeTrainer> {
     const tmp = `${path}.tmp`;
     await this.run(`saving ${path}`, async (h) => {
       try {
-        h.save(tmp, (options.dtype ?? "f32") === "source");
+        write(h, tmp);
         renameSync(tmp, path);
       } finally {
         rmSync(tmp, { force: true });
       }
     });
+  }
+
+  /**
+   * Writes the LoRA pairs as a GGUF adapter in llama.cpp's format (loadable with the base by
+   * llama.cpp, node-llama-cpp and Ollama). Under LoRA, {@link save} writes the merged model instead.
+   */
+  async saveAdapter(path: string): Promise<void> {
+    if (!this.info.lora) throw new InputError("this trainer trains the full model, not a LoRA adapter", "load it with the lora option, or use save()");
+    await this.writeAtomically(path, (h, tmp) => h.saveAdapter(tmp));
   }
 
   /** AdamW moments and step count, for checkpoints that resume exactly where they stopped. */

@@ -12,7 +12,7 @@ import { BpeTokenizer } from "../tokenizer/bpe.js";
 import type { GenerateOptions, ScoringModel } from "./engine-port.js";
 
 /** Settings of {@link EngineScoringModel.open}. */
-export interface EngineScoringModelOptions extends Pick<LoadModelOptions, "contextLength" | "maxSequences"> {
+export interface EngineScoringModelOptions extends Pick<LoadModelOptions, "contextLength" | "maxSequences" | "lora"> {
   /** CPU threads (default all cores). */
   threads?: number;
   /** Shown in results (default the file name). */
@@ -53,6 +53,7 @@ export class EngineScoringModel implements ScoringModel {
       contextLength,
       maxSequences: opts.maxSequences,
       packTokens: Math.min(DEFAULT_PACK_TOKENS, contextLength),
+      ...(opts.lora ? { lora: opts.lora } : {}),
     });
     let decoder: BpeTokenizer | undefined;
     try {

@@ -35,7 +35,7 @@ function metricKeys(rows: readonly Record<string, number | null>[]): string[] {
 /** The headline rows: every `suite/metric` with one column per model. */
 export function metricRows(report: EvalReport): { header: string[]; rows: string[][] } {
   const perModel = report.models.map((m) => flatMetrics(m.results));
-  const header = ["metric", ...report.models.map((m) => (m.role === "model" ? m.name : `${m.name} (${m.role})`))];
+  const header = ["metric", ...report.models.map((m) => (m.role === "model" ? `${m.name}${m.lora ? " + LoRA" : ""}` : `${m.name} (${m.role})`))];
   return { header, rows: metricKeys(perModel).map((k) => [k, ...perModel.map((m) => formatMetric(m[k]))]) };
 }
 
@@ -46,6 +46,7 @@ export function formatEvalMarkdown(report: EvalReport): string {
   out.push(`- suites: ${report.suites.join(", ")}`);
   out.push(`- judge: ${report.judge ?? "none"}`);
   out.push(`- gold model: ${report.gold ?? "none given (gold-relative metrics and PrivLeak are not available)"}`);
+  for (const m of report.models) if (m.lora) out.push(`- ${m.name} ran with the LoRA adapter ${m.lora}`);
   if (report.limit !== null) out.push(`- limit: first ${report.limit} items per set`);
   out.push(`- written: ${report.createdAt}`, "");
   const { header, rows } = metricRows(report);

@@ -78,6 +78,8 @@ export type EvalEvent =
 export interface EvaluateOptions {
   /** The model under evaluation (a GGUF path). */
   model: string;
+  /** A LoRA adapter applied to `model` (not to the others): the model evaluated is base + adapter. */
+  lora?: string;
   /** Other models measured the same way (the base model, other methods). */
   compare?: readonly string[];
   /** A model never trained on the forget corpus. */
@@ -100,7 +102,7 @@ export interface EvaluateOptions {
   signal?: AbortSignal;
   onEvent?: (event: EvalEvent) => void;
   /** Opens a model file; default the llama.cpp engine. Tests substitute fakes. */
-  openModel?: (path: string, name: string) => Promise<LoadedModel> | LoadedModel;
+  openModel?: (path: string, name: string, role?: ModelRole) => Promise<LoadedModel> | LoadedModel;
   /**
    * With more than one model, checks each file in a child process before any work, so that a model
    * llama.cpp aborts on is reported in `failed` instead of ending the run; a typed error (a file
@@ -125,6 +127,8 @@ export interface FailedModel {
 export interface ModelEvaluation {
   name: string;
   path: string;
+  /** The LoRA adapter applied to `path`, when one was. */
+  lora?: string;
   role: ModelRole;
   results: SuiteResult[];
   /** Forgetting metrics minus the gold model's (0 is ideal); null without a gold model. */
@@ -240,9 +244,9 @@ async function probeEngineModel(path: string, signal: AbortSignal | undefined): 
   return probeModelFile(path, { signal });
 }
 
-async function openEngineModel(path: string, name: string, threads: number | undefined): Promise<LoadedModel> {
+async function openEngineModel(path: string, name: string, threads: number | undefined, lora?: string): Promise<LoadedModel> {
   const { EngineScoringModel } = await import("./engine-model.js");
-  return EngineScoringModel.open(path, { threads, name });
+  return EngineScoringModel.open(path, { threads, name, ...(lora ? { lora } : {}) });
 }
 
 /** Headline familiarity of a completion and a probability run, under `prefix` keys. */
@@ -300,7 +304,8 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
   const paths = [...(options.gold ? [options.gold] : []), options.model, ...(options.compare ?? [])];
   const names = modelNames(paths);
   const roles: ModelRole[] = [...(options.gold ? ["gold" as const] : []), "model", ...(options.compare ?? []).map(() => "compare" as const)];
-  const open = options.openModel ?? ((path: string, name: string) => openEngineModel(path, name, options.threads));
+  const loraOf = (role: ModelRole) => (role === "model" ? options.lora : undefined);
+  const open = options.openModel ?? ((path: string, name: string, role: ModelRole) => openEngineModel(path, name, options.threads, loraOf(role)));
   const failed = await probeModels(paths, names, roles, options);
   const evaluations: ModelEvaluation[] = [];
   let goldAuc: number | undefined;
@@ -311,14 +316,14 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
     const role = roles[i];
     if (failed.some((f) => f.path === path && f.role === role)) continue;
     options.onEvent?.({ type: "model", model: name, role, path });
-    const model = await open(path, name);
+    const model = await open(path, name, role);
     const results: SuiteResult[] = [];
     try {
       if (settings.verbmemTokens === undefined && suites.includes("muse")) {
         // Same VerbMem length for every model: decided by the first (gold or model) one loaded.
         settings.verbmemTokens = Math.min(128, Math.floor(model.contextLength / 2));
       }
-      const ctx: SuiteContext = { model, name, path, role, data, settings, judge, options, results, goldAuc };
+      const ctx: SuiteContext = { model, name, path, lora: loraOf(role), role, data, settings, judge, options, results, goldAuc };
       for (const suite of suites) {
         options.onEvent?.({ type: "suite", model: name, suite, status: "start" });
         results.push(await runSuite(suite, ctx));
@@ -332,7 +337,8 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
       if (typeof auc === "number" && auc > 0) goldAuc = auc;
       else if (suites.includes("muse")) warnings.add("PrivLeak not available", "the gold model has no usable MIA AUC");
     }
-    evaluations.push({ name, path, role, results, vsGold: {} });
+    const lora = loraOf(role);
+    evaluations.push({ name, path, ...(lora ? { lora } : {}), role, results, vsGold: {} });
   }
 
   const gold = evaluations.find((e) => e.role === "gold");
@@ -409,6 +415,7 @@ interface SuiteContext {
   model: LoadedModel;
   name: string;
   path: string;
+  lora: string | undefined;
   role: ModelRole;
   data: EvalData;
   settings: EvalSettings;
@@ -567,6 +574,7 @@ async function relearningProbe(ctx: SuiteContext): Promise<SuiteResult> {
   if (need.completion || need.probability) before = { ...before, ...(await measureFamiliarity(ctx.model, need, ctx, "relearning")) };
 
   const relearned = await relearn(ctx.path, data.relearnTexts ?? [], (text) => ctx.model.tokenize(text, { addBos: true }), {
+    ...(ctx.lora ? { lora: ctx.lora } : {}),
     steps: settings.relearnSteps,
     lr: settings.relearnLr,
     batchSize: settings.relearnBatchSize,

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import type { LoraTarget, Trainer as TrainerType } from "../engine/trainer.js";
 import { InputError } from "../errors.js";
 import { throwIfCancelled } from "./result.js";
 
@@ -24,6 +25,11 @@ export interface RelearnOptions {
   threads?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * A LoRA adapter the model runs with. Relearning then fine-tunes the merged weights, as an
+   * attacker holding base and adapter could.
+   */
+  lora?: string;
 }
 
 /** A relearned copy of a model; call `cleanup` once it has been measured. */
@@ -74,9 +80,15 @@ export async function relearn(
   const steps = opts.steps ?? 20;
   const batchSize = opts.batchSize ?? 4;
   const { Trainer, nextTokenBatch } = await import("../engine/trainer.js");
-  const trainer = Trainer.load(modelPath, { threads: opts.threads });
   const dir = mkdtempSync(join(tmpdir(), "lethe-relearn-"));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  let trainer: TrainerType;
+  try {
+    trainer = Trainer.load(opts.lora ? await mergedCopy(modelPath, opts.lora, join(dir, "merged.gguf"), opts.threads) : modelPath, { threads: opts.threads });
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
   try {
     const T = Math.min(opts.blockTokens ?? 256, trainer.info.nCtxTrain);
     const docs = texts.map(tokenize);
@@ -102,4 +114,22 @@ export async function relearn(
   } finally {
     await trainer.dispose();
   }
+}
+
+/** `modelPath` with `lora` merged in, written as F32 to `out` (what relearning then trains). */
+async function mergedCopy(modelPath: string, lora: string, out: string, threads: number | undefined): Promise<string> {
+  const { Trainer } = await import("../engine/trainer.js");
+  const { inspectLoraAdapter } = await import("../gguf/lora-adapter.js");
+  const { readGguf } = await import("../gguf/read.js");
+  const adapter = inspectLoraAdapter(lora, readGguf(modelPath));
+  const merger = Trainer.load(modelPath, {
+    threads,
+    lora: { rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets as LoraTarget[], adapter: lora },
+  });
+  try {
+    await merger.save(out, { dtype: "f32" });
+  } finally {
+    await merger.dispose();
+  }
+  return out;
 }

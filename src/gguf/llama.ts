@@ -155,11 +155,16 @@ export function createLlamaGguf(
 
   const random = new SeededRandom(seed);
   const residualStd = INIT_STD / Math.sqrt(2 * config.nLayer);
+  // Each tensor is drawn as it is written (in order, so the same seed gives the same bytes): an
+  // 8B-shaped model never has to fit in memory as F32.
   const tensors: GgufTensorInput[] = llamaTensorShapes(config).map(({ name, dims }) => {
-    const data = new Float32Array(dims.reduce((n, d) => n * d, 1));
-    if (name.endsWith("norm.weight")) data.fill(1);
-    else if (name.endsWith(".bias")) data.fill(0);
-    else random.fillNormal(data, /attn_output|ffn_down/.test(name) ? residualStd : INIT_STD);
+    const data = () => {
+      const values = new Float32Array(dims.reduce((n, d) => n * d, 1));
+      if (name.endsWith("norm.weight")) values.fill(1);
+      else if (name.endsWith(".bias")) values.fill(0);
+      else random.fillNormal(values, /attn_output|ffn_down/.test(name) ? residualStd : INIT_STD);
+      return values;
+    };
     const type = dtype === "f16" && dims.length > 1 ? GgmlType.F16 : GgmlType.F32;
     return { name, dims, type, data };
   });

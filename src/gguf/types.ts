@@ -83,5 +83,9 @@ export interface GgufTensorInput {
   /** ggml `ne` order: dims[0] is the fastest-varying (the row length). */
   dims: number[];
   type: GgmlType.F32 | GgmlType.F16 | GgmlType.BF16;
-  data: Float32Array;
+  /**
+   * The values, or a function that makes them when the tensor is written: the writer calls these in
+   * tensor order, one at a time, so a model larger than memory can be written tensor by tensor.
+   */
+  data: Float32Array | (() => Float32Array);
 }

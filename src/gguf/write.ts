@@ -55,7 +55,7 @@ export function writeGguf(path: string, content: { metadata: GgufMetadata; tenso
   try {
     writeAll(fd, header.finish());
     tensors.forEach((tensor, i) => {
-      writeAll(fd, encodeTensor(tensor));
+      writeAll(fd, encodeTensor(tensor, valuesOf(tensor)));
       const padding = alignUp(nbytes[i], alignment) - nbytes[i];
       if (padding > 0) writeAll(fd, new Uint8Array(padding));
     });
@@ -104,20 +104,31 @@ function validateTensors(tensors: readonly GgufTensorInput[]): number[] {
     if (type !== GgmlType.F32 && type !== GgmlType.F16 && type !== GgmlType.BF16) {
       throw new InputError(`tensor "${name}" asks for type ${ggmlTypeName(type)}; the writer stores only F32, F16 and BF16`, FIX_TENSOR);
     }
-    const elements = dims.reduce((n, d) => n * d, 1);
-    if (!(data instanceof Float32Array) || data.length !== elements) {
-      throw new InputError(
-        `tensor "${name}" has dims [${dims.join(", ")}] (${elements} elements) but ${data?.length ?? 0} values`,
-        FIX_TENSOR,
-      );
-    }
+    if (typeof data !== "function") checkLength(tensor, data);
     return ggmlTensorBytes(type, dims, `tensor "${name}"`);
   });
 }
 
-function encodeTensor(tensor: GgufTensorInput): Uint8Array {
-  const encoded =
-    tensor.type === GgmlType.F16 ? f32ArrayToF16(tensor.data) : tensor.type === GgmlType.BF16 ? f32ArrayToBf16(tensor.data) : tensor.data;
+function checkLength(tensor: GgufTensorInput, data: unknown): void {
+  const elements = tensor.dims.reduce((n, d) => n * d, 1);
+  if (!(data instanceof Float32Array) || data.length !== elements) {
+    throw new InputError(
+      `tensor "${tensor.name}" has dims [${tensor.dims.join(", ")}] (${elements} elements) but ${(data as Float32Array | undefined)?.length ?? 0} values`,
+      FIX_TENSOR,
+    );
+  }
+}
+
+/** A tensor's values, made now when they are given as a function. */
+function valuesOf(tensor: GgufTensorInput): Float32Array {
+  if (typeof tensor.data !== "function") return tensor.data;
+  const data = tensor.data();
+  checkLength(tensor, data);
+  return data;
+}
+
+function encodeTensor(tensor: GgufTensorInput, values: Float32Array): Uint8Array {
+  const encoded = tensor.type === GgmlType.F16 ? f32ArrayToF16(values) : tensor.type === GgmlType.BF16 ? f32ArrayToBf16(values) : values;
   // x64 is little-endian like GGUF, so the typed array's memory is already the file's byte order.
   return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
 }

@@ -3,7 +3,8 @@
  * `checkpoints/<stage>/` of the run directory (outside the stage's outputs, which are rewritten
  * whenever the stage starts) and holds what an uninterrupted run would have in memory:
  *
- *   model.gguf      the F32 weights (exact, so a resumed run continues bit for bit)
+ *   model.gguf      the F32 weights (exact, so a resumed run continues bit for bit), or under
+ *   adapter.gguf    LoRA the adapter's F32 pairs
  *   optimizer.bin   the AdamW moments: a JSON header line, then the F32 arrays in header order
  *   state.json      the key of the run it belongs to, the step, the loss history and what the
  *                   method derived from the starting weights (NPO's reference log-likelihoods)
@@ -31,6 +32,8 @@ export interface CheckpointState {
 }
 
 const CHECKPOINTS = "checkpoints";
+const MODEL = "model.gguf";
+const ADAPTER = "adapter.gguf";
 
 function dirOf(runDir: RunDir, stage: string): string {
   return join(runDir.dir, CHECKPOINTS, stage);
@@ -81,7 +84,8 @@ export async function saveCheckpoint(runDir: RunDir, stage: string, trainer: Tra
   const fresh = `${final}.new`;
   rmSync(fresh, { recursive: true, force: true });
   mkdirSync(fresh, { recursive: true });
-  await trainer.save(join(fresh, "model.gguf"), { dtype: "f32" });
+  if (trainer.info.lora) await trainer.saveAdapter(join(fresh, ADAPTER));
+  else await trainer.save(join(fresh, MODEL), { dtype: "f32" });
   writeFileSync(join(fresh, "optimizer.bin"), encodeOptimizerState(trainer.optimizerState()));
   writeFileSync(join(fresh, "state.json"), JSON.stringify(state) + "\n");
   const old = `${final}.old`;
@@ -91,7 +95,7 @@ export async function saveCheckpoint(runDir: RunDir, stage: string, trainer: Tra
   rmSync(old, { recursive: true, force: true });
 }
 
-/** The checkpoint of `stage` for `key`, if one exists; its model path and state. */
+/** The checkpoint of `stage` for `key`, if one exists; its weights (a model, or a LoRA adapter) and state. */
 export function findCheckpoint(runDir: RunDir, stage: string, key: string): { modelPath: string; optimizerPath: string; state: CheckpointState } | undefined {
   const final = dirOf(runDir, stage);
   // A kill between the two renames of saveCheckpoint leaves the newest complete copy as `.old`.
@@ -105,7 +109,8 @@ export function findCheckpoint(runDir: RunDir, stage: string, key: string): { mo
       continue;
     }
     if (state.key !== key) continue;
-    return { modelPath: join(dir, "model.gguf"), optimizerPath: join(dir, "optimizer.bin"), state };
+    const adapter = join(dir, ADAPTER);
+    return { modelPath: existsSync(adapter) ? adapter : join(dir, MODEL), optimizerPath: join(dir, "optimizer.bin"), state };
   }
   return undefined;
 }

@@ -61,6 +61,7 @@
  */
 import { readFileSync } from "node:fs";
 import { InputError } from "../errors.js";
+import { LORA_TARGETS, type LoraTarget } from "../engine/trainer.js";
 
 /** The unlearning methods behind `--method`. */
 export const METHOD_NAMES = ["whp", "whp-logits", "task-vector", "gradient-ascent", "gradient-difference", "npo"] as const;
@@ -171,6 +172,21 @@ export interface UnlearnConfig {
     /** θ_base − β·(θ_reinforced − θ_base). */
     beta: number;
   };
+  /**
+   * LoRA: with rank > 0 every training stage trains small A/B pairs beside the targeted matrices
+   * instead of the weights, the base staying frozen in its file's type (F16, Q8_0, Q4_K, ...), and
+   * the result is a GGUF LoRA adapter that llama.cpp, node-llama-cpp and Ollama load with the base.
+   */
+  lora: {
+    /** r; 0 trains the full model. */
+    rank: number;
+    /** The update is scaled by alpha / rank; 0 means 2 · rank. */
+    alpha: number;
+    /** Which matrices get a pair. */
+    targets: LoraTarget[];
+    /** Publish the base with the adapter merged in (in the base's types) instead of the adapter. */
+    merge: boolean;
+  };
 }
 
 /** The defaults (see the module comment for how they were measured). */
@@ -185,6 +201,7 @@ export const DEFAULT_CONFIG: UnlearnConfig = {
   finetune: { steps: 150, lr: 1e-3, batchSize: 8, warmupSteps: 10, weightDecay: 0, clip: 1, retainWeight: 1, retainLoss: "nll", retainTopK: 16, retainTail: 16, trainEmbeddings: true, validateEvery: 0, maxRetainRise: 0.05 },
   ascent: { steps: 30, lr: 1e-4, batchSize: 8, warmupSteps: 0, weightDecay: 0, clip: 1, retainWeight: 1, npoBeta: 0.1 },
   taskVector: { beta: 1 },
+  lora: { rank: 0, alpha: 0, targets: [...LORA_TARGETS], merge: false },
 };
 
 /** A partial config as written in a file: any section and key may be left out. */
@@ -192,7 +209,11 @@ export type UnlearnConfigInput = {
   [K in keyof UnlearnConfig]?: UnlearnConfig[K] extends object ? Partial<UnlearnConfig[K]> : UnlearnConfig[K];
 };
 
-type Rule = { kind: "int" | "number"; min: number; max?: number; exclusiveMin?: boolean } | { kind: "boolean" } | { kind: "choice"; values: readonly string[] };
+type Rule =
+  | { kind: "int" | "number"; min: number; max?: number; exclusiveMin?: boolean }
+  | { kind: "boolean" }
+  | { kind: "choice"; values: readonly string[] }
+  | { kind: "subset"; values: readonly string[] };
 const TRAIN_RULES: Record<keyof TrainSettings, Rule> = {
   lr: { kind: "number", min: 0, exclusiveMin: true },
   // Upper bounds catch typos (1e9 steps), not taste: the defaults are far below them.
@@ -233,6 +254,12 @@ const RULES: { [S in keyof UnlearnConfig]?: Record<string, Rule> } = {
   },
   ascent: { ...TRAIN_RULES, steps: { kind: "int", min: 1, max: 100_000 }, retainWeight: { kind: "number", min: 0 }, npoBeta: { kind: "number", min: 0, exclusiveMin: true } },
   taskVector: { beta: { kind: "number", min: 0 } },
+  lora: {
+    rank: { kind: "int", min: 0, max: 4096 },
+    alpha: { kind: "number", min: 0 },
+    targets: { kind: "subset", values: LORA_TARGETS },
+    merge: { kind: "boolean" },
+  },
 };
 const TOP_RULES: Record<string, Rule> = {
   seed: { kind: "int", min: 0, max: 2 ** 32 - 1 },
@@ -240,7 +267,14 @@ const TOP_RULES: Record<string, Rule> = {
   checkpointEvery: { kind: "int", min: 1 },
 };
 
-function checkValue(value: unknown, rule: Rule, key: string, where: string): number | boolean | string {
+function checkValue(value: unknown, rule: Rule, key: string, where: string): number | boolean | string | string[] {
+  if (rule.kind === "subset") {
+    const list = rule.values.map((v) => JSON.stringify(v)).join(", ");
+    if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== "string" || !rule.values.includes(v))) {
+      throw new InputError(`${where}: "${key}" must be a non-empty list of ${list}, got ${JSON.stringify(value)}`, `set "${key}" to e.g. [${list}]`);
+    }
+    return [...new Set(value as string[])];
+  }
   if (rule.kind === "choice") {
     if (typeof value !== "string" || !rule.values.includes(value)) {
       throw new InputError(`${where}: "${key}" must be one of ${rule.values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(value)}`, `set "${key}" to one of ${rule.values.join(", ")}`);

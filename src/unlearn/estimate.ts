@@ -4,7 +4,9 @@
  * Memory (bytes), per stage, the peak is what must fit:
  * - the trainer holds every weight in F32 plus its gradient and two AdamW moments: 16 B/parameter,
  *   plus activations ≈ 4 B × batch × tokens × (nLayer × 12 × nEmbd + vocab) (the logits and
- *   the per-layer tensors kept for the backward pass);
+ *   the per-layer tensors kept for the backward pass). Under LoRA it holds the base as its file
+ *   (frozen, in its own types) and 16 B per adapter parameter, r × (n_in + n_out) per targeted
+ *   matrix, plus the same activations;
  * - an inference model maps its file (its size) and holds an F32 KV cache of
  *   2 × nLayer × context × nEmbdKv × 4 B, plus one block of logits (tokens × vocab × 4 B);
  * - 512 MiB for node and the corpora.
@@ -26,7 +28,21 @@ export interface ModelSize {
   nEmbd: number;
   nEmbdKv: number;
   nVocab: number;
+  nFf: number;
   fileBytes: number;
+}
+
+/** What LoRA changes in an estimate: the rank and the kinds of matrices that get a pair. */
+export interface LoraShape {
+  rank: number;
+  targets: readonly string[];
+}
+
+/** Trainable parameters of a LoRA adapter on a model of `size`. */
+export function loraParams(size: ModelSize, lora: LoraShape): number {
+  const { nEmbd: C, nEmbdKv: Ckv, nFf: F } = size;
+  const sides: Record<string, number> = { attn_q: C + C, attn_k: C + Ckv, attn_v: C + Ckv, attn_output: C + C, ffn_gate: C + F, ffn_up: C + F, ffn_down: F + C };
+  return size.nLayer * lora.rank * lora.targets.reduce((n, t) => n + (sides[t] ?? 0), 0);
 }
 
 /** Reads the sizes from a GGUF header. */
@@ -42,15 +58,17 @@ export function modelSize(path: string): ModelSize {
   const tokens = file.metadata.get("tokenizer.ggml.tokens");
   const nVocab = tokens && tokens.type === "array" ? tokens.value.length : 32000;
   const nParams = file.tensors.reduce((n, t) => n + t.dims.reduce((x, d) => x * d, 1), 0);
-  return { nParams, nLayer, nEmbd, nEmbdKv: (nEmbd / nHead) * nHeadKv, nVocab, fileBytes: statSync(path).size };
+  const nFf = metaNumber(file, `${a}.feed_forward_length`);
+  return { nParams, nLayer, nEmbd, nEmbdKv: (nEmbd / nHead) * nHeadKv, nVocab, nFf, fileBytes: statSync(path).size };
 }
 
 const OVERHEAD = 512 * 1024 ** 2;
 
 /** Peak bytes of one stage. */
-export function stageMemory(w: StageWorkload, size: ModelSize, blockTokens: number, batchSize: number): number {
+export function stageMemory(w: StageWorkload, size: ModelSize, blockTokens: number, batchSize: number, lora?: LoraShape): number {
   const inference = w.inferenceModels * (size.fileBytes + 2 * size.nLayer * Math.max(256, blockTokens) * size.nEmbdKv * 4 + blockTokens * size.nVocab * 4);
-  const training = w.trains ? 16 * size.nParams + 4 * batchSize * blockTokens * (size.nLayer * 12 * size.nEmbd + size.nVocab) : 0;
+  const weights = lora && lora.rank > 0 ? size.fileBytes + 16 * loraParams(size, lora) : 16 * size.nParams;
+  const training = w.trains ? weights + 4 * batchSize * blockTokens * (size.nLayer * 12 * size.nEmbd + size.nVocab) : 0;
   return OVERHEAD + inference + training;
 }
 

@@ -89,6 +89,9 @@ export interface StageWorkload {
 export const UNLEARNED_MODEL = "unlearned.gguf";
 /** The run-directory name of the reinforced model. */
 export const REINFORCED_MODEL = "reinforced.gguf";
+/** Under LoRA: the adapters the reinforce and unlearning stages write instead of models. */
+export const REINFORCED_ADAPTER = "reinforced.lora.gguf";
+export const UNLEARNED_ADAPTER = "unlearned.lora.gguf";
 /** The run-directory name of the anchored-terms dictionary. */
 export const DICTIONARY_FILE = "dictionary.json";
 /** The run-directory names of the labels and their statistics. */

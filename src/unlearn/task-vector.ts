@@ -47,3 +47,21 @@ export function applyTaskVector(basePath: string, reinforcedPath: string, beta: 
   writeGguf(outPath, { metadata: base.metadata, tensors });
   return { tensors: tensors.length, meanAbsDelta: count === 0 ? 0 : deltaSum / count };
 }
+
+/**
+ * The task vector of a LoRA run: the reinforce adapter's update is (alpha / r)·B·A, so
+ * θ_base − β·(that) is the same pairs with alpha × −β. Written as an adapter (atomically).
+ */
+export function negateAdapter(adapterPath: string, beta: number, outPath: string): { tensors: number; alpha: number } {
+  const adapter = readGguf(adapterPath);
+  const alphaValue = adapter.metadata.get("adapter.lora.alpha");
+  if (!alphaValue || alphaValue.type !== "f32") {
+    throw new UnsupportedModelError(`${adapterPath} has no adapter.lora.alpha`, "rerun the reinforce stage to write the adapter again");
+  }
+  const alpha = -beta * alphaValue.value;
+  const metadata = new Map(adapter.metadata);
+  metadata.set("adapter.lora.alpha", { type: "f32", value: alpha });
+  const tensors: GgufTensorInput[] = adapter.tensors.map((t) => ({ name: t.name, dims: t.dims, type: GgmlType.F32, data: readTensorF32(adapter, t.name) }));
+  writeGguf(outPath, { metadata, tensors });
+  return { tensors: tensors.length, alpha };
+}

@@ -1,11 +1,12 @@
 /**
  * The training loop every unlearning method shares: load a model into the trainer, take `steps`
  * AdamW steps on batches the method supplies, checkpoint regularly so a killed run resumes exactly,
- * and write the result with the base model's tensor types.
+ * and write the result with the base model's tensor types, or, under LoRA, as an adapter.
  */
 import { copyFileSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { cosineSchedule } from "../engine/schedule.js";
-import { Trainer, type WeightedBatch } from "../engine/trainer.js";
+import { quantizeModel, modelFileType } from "../engine/quantize.js";
+import { Trainer, type LoraOptions, type WeightedBatch } from "../engine/trainer.js";
 import { CancelledError } from "../errors.js";
 import { readGguf, readTensorF32 } from "../gguf/read.js";
 import { GgmlType, type GgufTensorInput } from "../gguf/types.js";
@@ -46,6 +47,11 @@ export interface TrainJob {
   threads: number;
   /** Train the token embeddings (and a tied output); default true. */
   trainEmbeddings?: boolean;
+  /**
+   * Train a LoRA adapter on the frozen `modelPath` instead of the weights: checkpoints, kept weights
+   * and the output are then adapters.
+   */
+  lora?: Omit<LoraOptions, "adapter">;
   signal: AbortSignal;
   /**
    * The micro-batches of optimizer step `step` (0-based), a pure function of the step (and of the
@@ -89,7 +95,10 @@ export async function trainResumable(job: TrainJob): Promise<TrainResult> {
   const key = hashConfig(job.key);
   const found = findCheckpoint(job.runDir, job.stage, key);
   const checkpoint = found && (!job.startState || found.state.startState !== undefined) ? found : undefined;
-  const trainer = Trainer.load(checkpoint?.modelPath ?? job.modelPath, { threads: job.threads, trainEmbeddings: job.trainEmbeddings ?? true });
+  const trainer = job.lora
+    ? Trainer.load(job.modelPath, { threads: job.threads, lora: { ...job.lora, ...(checkpoint ? { adapter: checkpoint.modelPath } : {}) } })
+    : Trainer.load(checkpoint?.modelPath ?? job.modelPath, { threads: job.threads, trainEmbeddings: job.trainEmbeddings ?? true });
+  const write = (path: string) => (job.lora ? trainer.saveAdapter(path) : saveWithTypesOf(trainer, job.typesFrom, path));
   const losses: number[] = checkpoint ? [...checkpoint.state.losses] : [];
   const start = checkpoint?.state.step ?? 0;
   const points: ValidationPoint[] = checkpoint?.state.validation ? [...checkpoint.state.validation] : [];
@@ -101,7 +110,7 @@ export async function trainResumable(job: TrainJob): Promise<TrainResult> {
     const p = await v.measure(trainer, step);
     points.push(p);
     if (step === 0 || isBetterCheckpoint(p, chooseCheckpoint(points.slice(0, -1), v.maxRetainRise)!, points[0]!, v.maxRetainRise)) {
-      await saveWithTypesOf(trainer, job.typesFrom, keptPath);
+      await write(keptPath);
     }
   };
   try {
@@ -133,7 +142,7 @@ export async function trainResumable(job: TrainJob): Promise<TrainResult> {
       }
     }
     if (job.validation) copyFileSync(keptPath, job.outPath);
-    else await saveWithTypesOf(trainer, job.typesFrom, job.outPath);
+    else await write(job.outPath);
   } finally {
     await trainer.dispose();
   }
@@ -161,7 +170,8 @@ function round(x: number): number {
 /**
  * Saves the trainer's weights with the tensor types of `typesFrom` (an F16 base gives an F16
  * result), whatever file the trainer was loaded from, so a run resumed from an F32 checkpoint
- * writes exactly what an uninterrupted run writes. Types other than F32/F16/BF16 are written as F32.
+ * writes exactly what an uninterrupted run writes. A quantized base's result goes through
+ * llama.cpp's quantizer to the base's file type (Q4_K_M in, Q4_K_M out).
  */
 export async function saveWithTypesOf(trainer: Trainer, typesFrom: string, out: string): Promise<void> {
   const wide = `${out}.f32`;
@@ -171,6 +181,16 @@ export async function saveWithTypesOf(trainer: Trainer, typesFrom: string, out: 
   const saved = readGguf(wide);
   if (saved.tensors.every((t) => (wanted.get(t.name) ?? GgmlType.F32) === t.type)) {
     renameSync(wide, out);
+    return;
+  }
+  const fileType = modelFileType(typesFrom);
+  const quantized = reference.tensors.some((t) => ![GgmlType.F32, GgmlType.F16, GgmlType.BF16].includes(t.type));
+  if (quantized && fileType !== undefined) {
+    try {
+      await quantizeModel(wide, out, fileType);
+    } finally {
+      rmSync(wide, { force: true });
+    }
     return;
   }
   const tensors: GgufTensorInput[] = saved.tensors.map((t) => {

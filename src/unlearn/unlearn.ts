@@ -27,9 +27,11 @@ import { MIN_BLOCK_TOKENS, checkCorpusLength, countTokens, loadCorpus } from "./
 import { formatBytes, memoryBudget, modelSize, ruleOfThumbSpeeds, stageMemory, stageSeconds, type Speeds } from "./estimate.js";
 import { checkLlmEndpoint } from "./llm-anchors.js";
 import { METHODS, WHP_LOGITS_FILE } from "./methods/index.js";
-import { checkSameVocabulary } from "./stages/common.js";
+import { checkSameVocabulary, usesLora } from "./stages/common.js";
+import { CONVERTED_MODEL, convertStage, mergeStage } from "./stages/published-model.js";
+import type { FileType } from "../engine/quantize.js";
 import { loadDictionary } from "./whp/dictionary.js";
-import { DICTIONARY_FILE, UNLEARNED_MODEL, type AnchorSources, type MethodContext, type UnlearnEvent, type UnlearnMethod } from "./method.js";
+import { DICTIONARY_FILE, UNLEARNED_ADAPTER, UNLEARNED_MODEL, type AnchorSources, type MethodContext, type UnlearnEvent, type UnlearnMethod } from "./method.js";
 
 /** Options of {@link unlearn} and {@link planUnlearn}. */
 export interface UnlearnOptions {
@@ -50,6 +52,8 @@ export interface UnlearnOptions {
   method?: MethodName;
   /** A reinforced model to use instead of training one. */
   reinforced?: string;
+  /** Write the published model in this file type (llama.cpp's quantizer) instead of the base's. */
+  outType?: FileType;
   dictionary?: string;
   llm?: AnchorSources["llm"];
   threads?: number;
@@ -71,8 +75,10 @@ export interface StageSummary {
 export interface UnlearnResult {
   method: MethodName;
   runDir: string;
-  /** The unlearned model, for methods that write one. */
+  /** The unlearned model, for methods that write one (under LoRA without merge, an adapter). */
   out?: string;
+  /** When `out` is a LoRA adapter: the base model it applies to. */
+  adapterFor?: string;
   /** The whp-logits descriptor, for that method. */
   descriptor?: string;
   /** The dictionary used (WHP). */
@@ -153,6 +159,9 @@ async function prepare(options: UnlearnOptions): Promise<Prepared> {
     ...forgetPaths.map((path) => ({ flag: "--forget", path, readWhole: true })),
     ...retainPaths.map((path) => ({ flag: "--retain", path, readWhole: true })),
   ];
+  if (options.outType !== undefined && config.lora.rank > 0 && !config.lora.merge) {
+    throw new InputError("--out-type applies to a model, but a LoRA run without --merge writes an adapter", "add --merge to write the merged model in that type, or leave --out-type out");
+  }
   if (method.writesModel) {
     if (out === undefined) throw new InputError(`--method ${method.name} writes a model but no --out was given`, "pass --out unlearned.gguf");
     checkOutputFile(out, "--out");
@@ -232,7 +241,7 @@ function planStages(p: Prepared, retainTokens: number, speeds: Speeds): PlannedS
     trainTokens: w.trainTokens,
     inferTokens: w.inferTokens,
     seconds: stageSeconds(w, speeds),
-    memoryBytes: stageMemory(w, size, p.blockTokens, batch),
+    memoryBytes: stageMemory(w, size, p.blockTokens, batch, p.config.lora),
   }));
 }
 
@@ -263,7 +272,8 @@ async function measureSpeeds(p: Prepared): Promise<Speeds> {
   } finally {
     await model.dispose();
   }
-  const trainer = Trainer.load(p.basePath, { threads: p.threads });
+  const { rank, alpha, targets } = p.config.lora;
+  const trainer = Trainer.load(p.basePath, { threads: p.threads, ...(rank > 0 ? { lora: { rank, alpha: alpha || 2 * rank, targets } } : {}) });
   let train: number;
   try {
     // A full batch, as training runs it: per-step overheads matter for small models.
@@ -341,6 +351,11 @@ async function claimRunDir(runDir: RunDir, method: MethodName, force: boolean): 
   renameSync(`${path}.tmp`, path);
 }
 
+/** The run-directory file `--out` receives: the model, or under LoRA without `lora.merge` the adapter. */
+function publishedFile(config: UnlearnConfig, method: UnlearnMethod): string {
+  return config.lora.rank > 0 && !config.lora.merge && method.writesModel ? UNLEARNED_ADAPTER : UNLEARNED_MODEL;
+}
+
 /** Runs (or resumes) an unlearning run; see the module comment. */
 export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
   const p = await prepare(options);
@@ -371,6 +386,12 @@ export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
       emit,
     };
     const stages = p.method.stages(ctx);
+    let published = publishedFile(p.config, p.method);
+    if (published === UNLEARNED_MODEL && usesLora(ctx) && p.method.writesModel) stages.push(mergeStage(ctx));
+    if (options.outType !== undefined && p.method.writesModel) {
+      stages.push(convertStage(ctx, options.outType));
+      published = CONVERTED_MODEL;
+    }
     // A dead endpoint is found now, not after hours of reinforcement; a run whose anchors are
     // already done does not need it.
     if (options.llm !== undefined && (await pendingStages(runDir, stages)).includes("anchors")) {
@@ -392,9 +413,10 @@ export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
     };
     if (runDir.has(DICTIONARY_FILE)) result.dictionary = runDir.path(DICTIONARY_FILE);
     if (p.method.writesModel) {
-      const sha256 = outcomes.map((o) => o.record.outputHashes?.[UNLEARNED_MODEL]?.sha256).find((h) => h !== undefined);
-      await publishFile(runDir.path(UNLEARNED_MODEL), p.out!, { lock: outLock, sha256 });
+      const sha256 = outcomes.map((o) => o.record.outputHashes?.[published]?.sha256).find((h) => h !== undefined);
+      await publishFile(runDir.path(published), p.out!, { lock: outLock, sha256 });
       result.out = p.out;
+      if (published === UNLEARNED_ADAPTER) result.adapterFor = p.basePath;
     } else {
       result.descriptor = runDir.path(WHP_LOGITS_FILE);
     }

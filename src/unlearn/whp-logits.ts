@@ -26,12 +26,20 @@ export interface WhpLogitsDescriptor {
   method: "whp-logits";
   base: string;
   reinforced: string;
+  /** A LoRA adapter that, applied to `reinforced`, gives the reinforced model (runs under --lora). */
+  reinforcedLora?: string;
   alpha: number;
 }
 
 /** Writes a descriptor atomically; paths are stored absolute. */
 export function writeWhpLogitsDescriptor(path: string, d: Omit<WhpLogitsDescriptor, "method">): void {
-  const body: WhpLogitsDescriptor = { method: "whp-logits", base: resolve(d.base), reinforced: resolve(d.reinforced), alpha: d.alpha };
+  const body: WhpLogitsDescriptor = {
+    method: "whp-logits",
+    base: resolve(d.base),
+    reinforced: resolve(d.reinforced),
+    ...(d.reinforcedLora !== undefined ? { reinforcedLora: resolve(d.reinforcedLora) } : {}),
+    alpha: d.alpha,
+  };
   writeFileSync(`${path}.tmp`, JSON.stringify(body, null, 2) + "\n");
   renameSync(`${path}.tmp`, path);
 }
@@ -44,11 +52,23 @@ export function readWhpLogitsDescriptor(path: string): WhpLogitsDescriptor {
   } catch (error) {
     throw new FileFormatError(`${path} is not a readable whp-logits descriptor`, "rerun `lethe unlearn --method whp-logits` to write it again", { cause: error });
   }
-  if (d.method !== "whp-logits" || typeof d.base !== "string" || typeof d.reinforced !== "string" || typeof d.alpha !== "number") {
+  if (
+    d.method !== "whp-logits" ||
+    typeof d.base !== "string" ||
+    typeof d.reinforced !== "string" ||
+    typeof d.alpha !== "number" ||
+    (d.reinforcedLora !== undefined && typeof d.reinforcedLora !== "string")
+  ) {
     throw new FileFormatError(`${path} lacks method, base, reinforced or alpha`, "rerun `lethe unlearn --method whp-logits` to write it again");
   }
   const dir = dirname(path);
-  return { method: "whp-logits", base: resolve(dir, d.base), reinforced: resolve(dir, d.reinforced), alpha: d.alpha };
+  return {
+    method: "whp-logits",
+    base: resolve(dir, d.base),
+    reinforced: resolve(dir, d.reinforced),
+    ...(d.reinforcedLora !== undefined ? { reinforcedLora: resolve(dir, d.reinforcedLora) } : {}),
+    alpha: d.alpha,
+  };
 }
 
 /**
@@ -93,7 +113,7 @@ export class WhpLogitsModel implements ScoringModel {
     const d = readWhpLogitsDescriptor(path);
     const contextLength = Math.max(256, options.contextLength ?? 512);
     const base = Model.load(d.base, { threads: options.threads, contextLength });
-    const reinforced = Model.load(d.reinforced, { threads: options.threads, contextLength });
+    const reinforced = Model.load(d.reinforced, { threads: options.threads, contextLength, ...(d.reinforcedLora ? { lora: d.reinforcedLora } : {}) });
     return new WhpLogitsModel(base, reinforced, d.alpha);
   }
 

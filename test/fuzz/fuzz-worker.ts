@@ -215,7 +215,7 @@ function mutateModel(s: ModelSeed, random: SeededRandom, path: string): string {
       default: {
         const i = below(random, tensors.length);
         const t = tensors[i]!;
-        const data = Float32Array.from(t.data);
+        const data = new Float32Array(t.dims.reduce((a, b) => a * b, 1));
         const value = pick(random, [NaN, Infinity, 1e30, 0]);
         data.fill(value);
         tensors[i] = { ...t, data, type: random.nextFloat() < 0.5 ? GgmlType.F16 : GgmlType.F32 };

@@ -31,6 +31,7 @@ export const spec = defineCommand({
     "are reported with their line numbers and skipped.",
   options: {
     model: { type: "string", alias: "m", required: true, placeholder: "GGUF", description: "the model to evaluate" },
+    lora: { type: "string", placeholder: "GGUF", description: "a LoRA adapter applied to --model (what `lethe unlearn --lora` writes)" },
     compare: { type: "string[]", placeholder: "GGUF,...", description: "other models measured the same way (base, other methods)" },
     gold: { type: "string", placeholder: "GGUF", defaultLabel: "the --testbed's gold model", description: "a model never trained on the forget corpus" },
     suite: {
@@ -151,6 +152,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
   const corpus = (flag: string, paths: readonly string[]): NamedPath[] => paths.map((path) => ({ flag, path: at(path), readWhole: true }));
   const inputs: NamedPath[] = [
     ...one("--model", args.model),
+    ...one("--lora", args.lora),
     ...args.compare.flatMap((path) => one("--compare", path)),
     ...one("--gold", gold),
     ...one("--testbed", args.testbed),
@@ -197,6 +199,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
   try {
     report = await evaluate({
       model: at(args.model),
+      ...(args.lora ? { lora: at(args.lora) } : {}),
       compare: all(args.compare),
       gold,
       suites,

@@ -7,6 +7,8 @@ import type { Progress } from "../progress.js";
 import type { UnlearnPlan, UnlearnResult } from "../../unlearn/index.js";
 
 const METHODS = ["whp", "whp-logits", "task-vector", "gradient-ascent", "gradient-difference", "npo"] as const;
+// llama.cpp's file types (src/engine/quantize.ts), spelled as llama-quantize spells them.
+const OUT_TYPES = ["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_0", "Q5_1", "Q4_K_M", "Q4_K_S", "Q4_0", "Q4_1", "Q3_K_L", "Q3_K_M", "Q3_K_S", "Q2_K"] as const;
 
 export const spec = defineCommand({
   name: "unlearn",
@@ -30,6 +32,9 @@ export const spec = defineCommand({
     llm: { type: "string", placeholder: "URL", description: "OpenAI-compatible endpoint that proposes anchored terms" },
     llmModel: { type: "string", placeholder: "NAME", description: "model name at --llm" },
     llmKeyEnv: { type: "string", placeholder: "VAR", description: "environment variable holding the --llm API key" },
+    lora: { type: "number", integer: true, min: 1, max: 4096, placeholder: "RANK", description: "train a LoRA adapter of this rank instead of the weights (the base stays frozen in its type); --out gets the adapter" },
+    outType: { type: "string", choices: OUT_TYPES, placeholder: "TYPE", description: "write the model in this type (llama.cpp's quantizer), e.g. Q4_K_M; default the base's" },
+    merge: { type: "boolean", description: "with --lora: write the base with the adapter merged in, in the base's types, instead of the adapter" },
     dryRun: { type: "boolean", description: "print the plan with time and memory estimates, run nothing" },
     force: { type: "boolean", description: "reuse a run directory made for another method or command" },
   },
@@ -37,6 +42,7 @@ export const spec = defineCommand({
     { command: "unlearn --model base.gguf --forget ../shared/data/forget/oz --retain ../shared/data/retain --out unlearned.gguf", description: "WHP with automatic anchors" },
     { command: "unlearn --model base.gguf --forget oz/ --out u.gguf --dictionary oz-terms.csv --dry-run", description: "the plan only" },
     { command: "unlearn --model base.gguf --forget oz/ --retain retain/ --method npo --out npo.gguf", description: "a baseline" },
+    { command: "unlearn --model llama-q4_k_m.gguf --forget oz/ --retain retain/ --lora 16 --out oz-forgot.lora.gguf", description: "a LoRA adapter for llama.cpp / Ollama on a quantized base" },
   ],
 });
 
@@ -50,7 +56,10 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
   if ((args.llm === undefined) !== (args.llmModel === undefined)) {
     throw new UsageError("--llm and --llm-model go together", "pass both the endpoint URL and the model name, or neither");
   }
+  if (args.merge && args.lora === undefined) throw new UsageError("--merge needs --lora", "pass --lora RANK, or leave --merge out");
+  const loraFlags = args.lora === undefined ? {} : { lora: { rank: args.lora, ...(args.merge ? { merge: true } : {}) } };
   const options = {
+    config: loraFlags,
     model: path(args.model),
     forget: args.forget.map(path),
     retain: args.retain.map(path),
@@ -59,6 +68,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     configFile: args.config === undefined ? undefined : path(args.config),
     method: args.method,
     reinforced: args.reinforced === undefined ? undefined : path(args.reinforced),
+    outType: args.outType,
     dictionary: args.dictionary === undefined ? undefined : path(args.dictionary),
     llm: args.llm === undefined ? undefined : { baseUrl: args.llm, model: args.llmModel!, apiKeyEnv: args.llmKeyEnv },
     threads: ctx.globals.threads,
@@ -155,7 +165,7 @@ export function render(r: UnlearnCommandResult, out: Output): void {
   const anchors = r.stages.find((s) => s.name === "anchors");
   const top = anchors?.stats.top;
   if (Array.isArray(top) && top.length > 0) out.print(`dictionary (${r.dictionary}, edit and rerun to change the labels):\n  ${top.join("\n  ")}`);
-  if (r.out) out.print(`wrote ${r.out}`);
+  if (r.out) out.print(r.adapterFor ? `wrote ${r.out} (a LoRA adapter for ${r.adapterFor}: llama.cpp --lora, Ollama ADAPTER)` : `wrote ${r.out}`);
   if (r.descriptor) out.print(`wrote ${r.descriptor} (score it with WhpLogitsModel; no model is written)`);
 }
 

@@ -1,9 +1,9 @@
 /** `task-vector`: θ_base − β·(θ_reinforced − θ_base) (see task-vector.ts). */
 import type { Stage } from "../../run/stages.js";
-import { checkSameVocabulary, reinforcedPath } from "../stages/common.js";
+import { checkSameVocabulary, modelInputs, reinforcedModel, unlearnedOutput } from "../stages/common.js";
 import { reinforceStage } from "../stages/reinforce.js";
-import { applyTaskVector } from "../task-vector.js";
-import { UNLEARNED_MODEL, type UnlearnMethod } from "../method.js";
+import { applyTaskVector, negateAdapter } from "../task-vector.js";
+import type { UnlearnMethod } from "../method.js";
 import { reinforceWorkload } from "./whp.js";
 
 export const taskVector: UnlearnMethod = {
@@ -15,11 +15,15 @@ export const taskVector: UnlearnMethod = {
     const negate: Stage = {
       name: "negate",
       config: { beta: ctx.config.taskVector.beta },
-      inputs: { model: ctx.basePath, reinforced: reinforcedPath(ctx) },
-      outputs: [UNLEARNED_MODEL],
+      inputs: { model: ctx.basePath, ...modelInputs("reinforced", reinforcedModel(ctx)) },
+      outputs: [unlearnedOutput(ctx)],
       async run(stage) {
-        checkSameVocabulary(ctx.basePath, reinforcedPath(ctx), "reinforced");
-        return applyTaskVector(ctx.basePath, reinforcedPath(ctx), ctx.config.taskVector.beta, stage.tmpPath(UNLEARNED_MODEL));
+        const reinforced = reinforcedModel(ctx);
+        const out = stage.tmpPath(unlearnedOutput(ctx));
+        // Under LoRA the task vector is the reinforce adapter itself: its negation is the same pairs at −β times the scale.
+        if (reinforced.lora) return negateAdapter(reinforced.lora, ctx.config.taskVector.beta, out);
+        checkSameVocabulary(ctx.basePath, reinforced.path, "reinforced");
+        return applyTaskVector(ctx.basePath, reinforced.path, ctx.config.taskVector.beta, out);
       },
     };
     return [...reinforceStage(ctx), negate];

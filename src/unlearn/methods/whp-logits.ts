@@ -4,7 +4,7 @@
  * it with WhpLogitsModel (whp-logits.ts).
  */
 import type { Stage } from "../../run/stages.js";
-import { reinforcedPath } from "../stages/common.js";
+import { modelInputs, reinforcedModel } from "../stages/common.js";
 import { reinforceStage } from "../stages/reinforce.js";
 import { writeWhpLogitsDescriptor } from "../whp-logits.js";
 import type { UnlearnMethod } from "../method.js";
@@ -22,10 +22,16 @@ export const whpLogits: UnlearnMethod = {
     const combine: Stage = {
       name: "combine",
       config: { alpha: ctx.config.labels.alpha },
-      inputs: { model: ctx.basePath, reinforced: reinforcedPath(ctx) },
+      inputs: { model: ctx.basePath, ...modelInputs("reinforced", reinforcedModel(ctx)) },
       outputs: [WHP_LOGITS_FILE],
       async run(stage) {
-        writeWhpLogitsDescriptor(stage.tmpPath(WHP_LOGITS_FILE), { base: ctx.basePath, reinforced: reinforcedPath(ctx), alpha: ctx.config.labels.alpha });
+        const reinforced = reinforcedModel(ctx);
+        writeWhpLogitsDescriptor(stage.tmpPath(WHP_LOGITS_FILE), {
+          base: ctx.basePath,
+          reinforced: reinforced.path,
+          ...(reinforced.lora ? { reinforcedLora: reinforced.lora } : {}),
+          alpha: ctx.config.labels.alpha,
+        });
         return { alpha: ctx.config.labels.alpha };
       },
     };

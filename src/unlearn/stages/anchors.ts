@@ -18,7 +18,7 @@ import { AnchorMatcher } from "../whp/translate.js";
 import { tokenBlocks } from "../corpus.js";
 import { llmDictionary } from "../llm-anchors.js";
 import { DICTIONARY_FILE, type MethodContext } from "../method.js";
-import { corpusInputs, fragmentEncoder, loadInferenceModel, reinforcedPath, specialTokens } from "./common.js";
+import { corpusInputs, fragmentEncoder, loadInferenceModel, modelInputs, reinforcedModel, type ModelRef, specialTokens } from "./common.js";
 
 /** Blocks of the forget corpus scored for log-probability gains (a sample keeps the stage quick). */
 const GAIN_SAMPLE_BLOCKS = 64;
@@ -31,7 +31,7 @@ export function anchorsStage(ctx: MethodContext): Stage {
   const config = { anchors, seed, blockTokens: ctx.blockTokens, llm, userDictionary: ctx.anchors.dictionary !== undefined };
   const inputs: Record<string, string> = {
     model: ctx.basePath,
-    reinforced: reinforcedPath(ctx),
+    ...modelInputs("reinforced", reinforcedModel(ctx)),
     ...corpusInputs("forget", ctx.forgetPaths),
     ...corpusInputs("retain", ctx.retainPaths),
   };
@@ -115,8 +115,8 @@ async function gainCandidates(ctx: MethodContext, forgetText: string): Promise<s
   const step = Math.max(1, Math.floor(blocks.length / GAIN_SAMPLE_BLOCKS));
   const sample = blocks.filter((_, i) => i % step === 0).slice(0, GAIN_SAMPLE_BLOCKS);
   const gains = new Map<number, { sum: number; n: number }>();
-  const score = async (path: string): Promise<Float32Array[]> => {
-    const model: Model = loadInferenceModel(path, ctx.blockTokens, ctx.threads);
+  const score = async (ref: string | ModelRef): Promise<Float32Array[]> => {
+    const model: Model = loadInferenceModel(ref, ctx.blockTokens, ctx.threads);
     try {
       return await model.tokenLogprobs(sample);
     } finally {
@@ -126,7 +126,7 @@ async function gainCandidates(ctx: MethodContext, forgetText: string): Promise<s
   ctx.emit({ type: "work", stage: "anchors", label: "log-prob gains", done: 0, total: 2, unit: "model" });
   const base = await score(ctx.basePath);
   ctx.emit({ type: "work", stage: "anchors", label: "log-prob gains", done: 1, total: 2, unit: "model" });
-  const reinforced = await score(reinforcedPath(ctx));
+  const reinforced = await score(reinforcedModel(ctx));
   ctx.emit({ type: "work", stage: "anchors", label: "log-prob gains", done: 2, total: 2, unit: "model" });
   sample.forEach((seq, s) => {
     for (let i = 1; i < seq.length; i++) {

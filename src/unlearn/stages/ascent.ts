@@ -7,8 +7,8 @@ import type { Trainer, WeightedBatch } from "../../engine/trainer.js";
 import type { TrainJob } from "../train-loop.js";
 import type { Stage } from "../../run/stages.js";
 import { tokenBlocks } from "../corpus.js";
-import { UNLEARNED_MODEL, type MethodContext } from "../method.js";
-import { corpusInputs, fragmentEncoder, specialTokens, trainBaseInStage } from "./common.js";
+import type { MethodContext } from "../method.js";
+import { corpusInputs, fragmentEncoder, loraConfig, specialTokens, trainBaseInStage, unlearnedOutput } from "./common.js";
 
 /** The token blocks a baseline trains on. */
 export interface AscentData {
@@ -32,13 +32,13 @@ export function ascentStage(
   startState?: (data: AscentData) => NonNullable<TrainJob["startState"]>,
 ): Stage {
   const settings = ctx.config.ascent;
-  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, method: ctx.config.method, extraConfig };
+  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, method: ctx.config.method, extraConfig, ...loraConfig(ctx) };
   const inputs = { model: ctx.basePath, ...corpusInputs("forget", ctx.forgetPaths), ...corpusInputs("retain", ctx.retainPaths) };
   return {
     name,
     config,
     inputs,
-    outputs: [UNLEARNED_MODEL],
+    outputs: [unlearnedOutput(ctx)],
     async run(stage) {
       const encode = fragmentEncoder(ctx);
       const special = specialTokens(ctx);
@@ -51,7 +51,7 @@ export function ascentStage(
         name,
         config,
         inputs,
-        output: UNLEARNED_MODEL,
+        output: unlearnedOutput(ctx),
         steps: settings.steps,
         settings,
         batches: async (step, trainer) => {

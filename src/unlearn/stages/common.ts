@@ -6,7 +6,7 @@ import { fingerprintFile } from "../../run/hash.js";
 import type { StageContext } from "../../run/stages.js";
 import type { TrainSettings } from "../config.js";
 import type { BlockTokens, FragmentEncoder } from "../corpus.js";
-import { REINFORCED_MODEL, type MethodContext } from "../method.js";
+import { REINFORCED_ADAPTER, REINFORCED_MODEL, UNLEARNED_ADAPTER, UNLEARNED_MODEL, type MethodContext } from "../method.js";
 import { trainResumable, type TrainJob, type TrainResult } from "../train-loop.js";
 
 /** The model's tokenizer on fragments (no BOS), as translate.ts requires. */
@@ -25,9 +25,45 @@ export function corpusInputs(role: string, paths: readonly string[]): Record<str
   return Object.fromEntries(paths.map((p, i) => [`${role}:${i}`, p]));
 }
 
-/** The reinforced model: the user's, or the reinforce stage's output. */
-export function reinforcedPath(ctx: MethodContext): string {
-  return ctx.reinforcedPath ?? ctx.runDir.path(REINFORCED_MODEL);
+/** A model to run: a GGUF file, with a LoRA adapter applied when `lora` is set. */
+export interface ModelRef {
+  path: string;
+  lora?: string;
+}
+
+/** Whether the run trains LoRA adapters instead of full weights. */
+export function usesLora(ctx: { config: MethodContext["config"] }): boolean {
+  return ctx.config.lora.rank > 0;
+}
+
+/**
+ * What a training stage adds to its config under LoRA (nothing otherwise, so full runs keep their
+ * keys). `merge` is left out: it changes only what is published.
+ */
+export function loraConfig(ctx: MethodContext): { lora?: Omit<MethodContext["config"]["lora"], "merge"> } {
+  const { merge: _merge, ...lora } = ctx.config.lora;
+  return usesLora(ctx) ? { lora } : {};
+}
+
+/** The file the reinforce stage writes: a model, or under LoRA an adapter. */
+export function reinforcedOutput(ctx: MethodContext): string {
+  return usesLora(ctx) ? REINFORCED_ADAPTER : REINFORCED_MODEL;
+}
+
+/** The file a method's unlearning stage writes: a model, or under LoRA an adapter. */
+export function unlearnedOutput(ctx: MethodContext): string {
+  return usesLora(ctx) ? UNLEARNED_ADAPTER : UNLEARNED_MODEL;
+}
+
+/** The reinforced model: the user's, or the reinforce stage's output (under LoRA, the base with its adapter). */
+export function reinforcedModel(ctx: MethodContext): ModelRef {
+  if (ctx.reinforcedPath !== undefined) return { path: ctx.reinforcedPath };
+  return usesLora(ctx) ? { path: ctx.basePath, lora: ctx.runDir.path(REINFORCED_ADAPTER) } : { path: ctx.runDir.path(REINFORCED_MODEL) };
+}
+
+/** The files a model reference reads, as stage inputs. */
+export function modelInputs(role: string, ref: ModelRef): Record<string, string> {
+  return { [role]: ref.lora ?? ref.path };
 }
 
 /** Fingerprints of a stage's inputs, for the key of its checkpoints. */
@@ -56,8 +92,9 @@ export function logitsGroups<T>(items: readonly T[]): T[][] {
  * 256: llama.cpp pads smaller contexts to 256 while keeping the smaller batch, and packing
  * sequences up to the padded size would then overflow the batch.
  */
-export function loadInferenceModel(path: string, blockTokens: number, threads: number): Model {
-  return Model.load(path, { threads, contextLength: Math.max(256, blockTokens), maxSequences: 4 });
+export function loadInferenceModel(model: string | ModelRef, blockTokens: number, threads: number): Model {
+  const { path, lora } = typeof model === "string" ? { path: model, lora: undefined } : model;
+  return Model.load(path, { threads, contextLength: Math.max(256, blockTokens), maxSequences: 4, ...(lora ? { lora } : {}) });
 }
 
 /**
@@ -111,6 +148,7 @@ export async function trainBaseInStage(
     key: { config: job.config, inputs: await inputFingerprints(job.inputs) },
     modelPath: ctx.basePath,
     outPath: stage.tmpPath(job.output),
+    ...(usesLora(ctx) ? { lora: { rank: ctx.config.lora.rank, alpha: ctx.config.lora.alpha || 2 * ctx.config.lora.rank, targets: ctx.config.lora.targets, seed: ctx.config.seed } } : {}),
     typesFrom: ctx.basePath,
     steps: job.steps,
     settings: job.settings,

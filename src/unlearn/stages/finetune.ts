@@ -10,8 +10,8 @@ import { batchIndices } from "../corpus.js";
 import { FileFormatError, InputError } from "../../errors.js";
 import { decodeBlocks, type LabelledBlock } from "../label-store.js";
 import { pairsPerPosition } from "../whp/labels.js";
-import { LABELS_FILE, UNLEARNED_MODEL, type MethodContext } from "../method.js";
-import { corpusInputs, trainBaseInStage } from "./common.js";
+import { LABELS_FILE, type MethodContext } from "../method.js";
+import { corpusInputs, loraConfig, trainBaseInStage, unlearnedOutput } from "./common.js";
 import { readRetainTargets, retainBlocks, retainBlocksUsed, RETAIN_TARGETS_FILE } from "./retain-targets.js";
 import type { TrainJob } from "../train-loop.js";
 
@@ -43,7 +43,7 @@ export function labelledBatch(blocks: readonly LabelledBlock[], T: number, scale
 
 export function finetuneStage(ctx: MethodContext): Stage {
   const settings = ctx.config.finetune;
-  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
+  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, ...loraConfig(ctx) };
   const mixRetain = settings.retainWeight > 0 && ctx.retain.length > 0;
   const towardsBase = mixRetain && settings.retainLoss === "kl";
   const inputs = {
@@ -56,7 +56,7 @@ export function finetuneStage(ctx: MethodContext): Stage {
     name: "finetune",
     config,
     inputs,
-    outputs: [UNLEARNED_MODEL],
+    outputs: [unlearnedOutput(ctx)],
     async run(stage) {
       const path = ctx.runDir.path(LABELS_FILE);
       const blocks = decodeBlocks(readFileSync(path), path);
@@ -68,7 +68,7 @@ export function finetuneStage(ctx: MethodContext): Stage {
         name: "finetune",
         config,
         inputs,
-        output: UNLEARNED_MODEL,
+        output: unlearnedOutput(ctx),
         steps: settings.steps,
         settings,
         trainEmbeddings: settings.trainEmbeddings,

@@ -21,7 +21,7 @@ import { AnchorMatcher, splitIntoBlocks, translateBlock } from "../whp/translate
 import { decodeBlocks, encodeBlock, type LabelledBlock } from "../label-store.js";
 import { DICTIONARY_FILE, LABEL_STATS_FILE, LABELS_FILE, type MethodContext } from "../method.js";
 import { retainBlocks } from "./retain-targets.js";
-import { checkSameVocabulary, corpusInputs, fragmentEncoder, inputFingerprints, loadInferenceModel, logitsGroups, reinforcedPath, specialTokens } from "./common.js";
+import { checkSameVocabulary, corpusInputs, fragmentEncoder, inputFingerprints, loadInferenceModel, logitsGroups, modelInputs, reinforcedModel, specialTokens } from "./common.js";
 
 /** Retain blocks, evenly spaced over the corpus, that measure the reinforced model's generic rise. */
 const RISE_BLOCKS = 16;
@@ -69,7 +69,7 @@ export function labelsStage(ctx: MethodContext): Stage {
   const config = { alpha, suppressAnchors, topK, ...rules, ...(fromRetain ? { riseBaseline } : {}), blockTokens: ctx.blockTokens, seed: ctx.config.seed };
   const inputs = {
     model: ctx.basePath,
-    reinforced: reinforcedPath(ctx),
+    ...modelInputs("reinforced", reinforcedModel(ctx)),
     dictionary: ctx.runDir.path(DICTIONARY_FILE),
     ...corpusInputs("forget", ctx.forgetPaths),
     ...(fromRetain ? corpusInputs("retain", ctx.retainPaths) : {}),
@@ -80,7 +80,7 @@ export function labelsStage(ctx: MethodContext): Stage {
     inputs,
     outputs: [LABELS_FILE, LABEL_STATS_FILE],
     async run(stage) {
-      checkSameVocabulary(ctx.basePath, reinforcedPath(ctx), "reinforced");
+      checkSameVocabulary(ctx.basePath, reinforcedModel(ctx).path, "reinforced");
       // The user may have edited the dictionary; it is checked like any user file.
       const dictionary = await loadDictionary(ctx.runDir.path(DICTIONARY_FILE), "user");
       const matcher = new AnchorMatcher(dictionary);
@@ -115,7 +115,7 @@ export function labelsStage(ctx: MethodContext): Stage {
         for (const group of todo) {
           if (stage.signal.aborted) throw new CancelledError("the labels stage");
           base ??= loadInferenceModel(ctx.basePath, ctx.blockTokens, ctx.threads);
-          reinforced ??= loadInferenceModel(reinforcedPath(ctx), ctx.blockTokens, ctx.threads);
+          reinforced ??= loadInferenceModel(reinforcedModel(ctx), ctx.blockTokens, ctx.threads);
           rise ??= fromRetain ? await retainRise(ctx, join(cacheDir, RISE_FILE), base, reinforced) : 0;
           const originals = group.map((i) => [...head, ...alignments[i]!.original]);
           const baseLogits = await base.logits(group.map((i) => [...head, ...alignments[i]!.translated]));

@@ -6,8 +6,8 @@
 import { nextTokenBatch } from "../../engine/trainer.js";
 import type { Stage } from "../../run/stages.js";
 import { batchIndices, tokenBlocks } from "../corpus.js";
-import { REINFORCED_MODEL, type MethodContext } from "../method.js";
-import { corpusInputs, fragmentEncoder, specialTokens, trainBaseInStage } from "./common.js";
+import type { MethodContext } from "../method.js";
+import { corpusInputs, fragmentEncoder, loraConfig, reinforcedOutput, specialTokens, trainBaseInStage } from "./common.js";
 
 /** Optimizer steps of the reinforce stage for `nBlocks` forget blocks. */
 export function reinforceSteps(nBlocks: number, epochs: number, batchSize: number): number {
@@ -18,14 +18,14 @@ export function reinforceSteps(nBlocks: number, epochs: number, batchSize: numbe
 export function reinforceStage(ctx: MethodContext): Stage[] {
   if (ctx.reinforcedPath !== undefined) return [];
   const settings = ctx.config.reinforce;
-  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed };
+  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, ...loraConfig(ctx) };
   const inputs = { model: ctx.basePath, ...corpusInputs("forget", ctx.forgetPaths) };
   return [
     {
       name: "reinforce",
       config,
       inputs,
-      outputs: [REINFORCED_MODEL],
+      outputs: [reinforcedOutput(ctx)],
       async run(stage) {
         const blocks = tokenBlocks(ctx.forget, fragmentEncoder(ctx), specialTokens(ctx), ctx.blockTokens);
         const steps = reinforceSteps(blocks.length, settings.epochs, settings.batchSize);
@@ -33,7 +33,7 @@ export function reinforceStage(ctx: MethodContext): Stage[] {
           name: "reinforce",
           config,
           inputs,
-          output: REINFORCED_MODEL,
+          output: reinforcedOutput(ctx),
           steps,
           settings,
           batches: async (step) => ({

@@ -1,0 +1,55 @@
+/**
+ * The stages that shape the published model, after the method's own:
+ * - `merge` (LoRA runs with `lora.merge`): the base model with the unlearning adapter folded in,
+ *   W + (alpha / r)·B·A, each tensor in the base's own type. Tensors the adapter leaves alone are
+ *   copied byte for byte; changed quantized ones are quantized again in their type.
+ * - `convert` (`--out-type`): the model in another file type, through llama.cpp's quantizer.
+ */
+import { quantizeModel, type FileType } from "../../engine/quantize.js";
+import { Trainer, type LoraTarget } from "../../engine/trainer.js";
+import { inspectLoraAdapter } from "../../gguf/lora-adapter.js";
+import { readGguf } from "../../gguf/read.js";
+import type { Stage } from "../../run/stages.js";
+import { UNLEARNED_ADAPTER, UNLEARNED_MODEL, type MethodContext } from "../method.js";
+
+export function mergeStage(ctx: MethodContext): Stage {
+  const adapterPath = ctx.runDir.path(UNLEARNED_ADAPTER);
+  return {
+    name: "merge",
+    config: {},
+    inputs: { model: ctx.basePath, adapter: adapterPath },
+    outputs: [UNLEARNED_MODEL],
+    async run(stage) {
+      // The adapter's own rank and alpha: the task vector's adapter carries −β·alpha.
+      const adapter = inspectLoraAdapter(adapterPath, readGguf(ctx.basePath));
+      const trainer = Trainer.load(ctx.basePath, {
+        threads: ctx.threads,
+        lora: { rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets as LoraTarget[], adapter: adapterPath },
+      });
+      try {
+        await trainer.save(stage.tmpPath(UNLEARNED_MODEL), { dtype: "source" });
+      } finally {
+        await trainer.dispose();
+      }
+      return { rank: adapter.rank, alpha: adapter.alpha, tensors: adapter.tensors.length };
+    },
+  };
+}
+
+/** The run-directory name of the model converted to `--out-type`. */
+export const CONVERTED_MODEL = "unlearned.converted.gguf";
+
+/** Stage `convert`: the unlearned model as `type`, e.g. Q4_K_M from an F16 base. */
+export function convertStage(ctx: MethodContext, type: FileType): Stage {
+  const source = ctx.runDir.path(UNLEARNED_MODEL);
+  return {
+    name: "convert",
+    config: { type },
+    inputs: { model: source },
+    outputs: [CONVERTED_MODEL],
+    async run(stage) {
+      await quantizeModel(source, stage.tmpPath(CONVERTED_MODEL), type, { threads: ctx.threads });
+      return { type };
+    },
+  };
+}
