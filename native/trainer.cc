@@ -206,7 +206,7 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
         reset_done = true;
       }
       SetInputs(mbs[i], norm);
-      if (ggml_backend_graph_compute(backend_, gb_) != GGML_STATUS_SUCCESS) {
+      if (ggml_backend_graph_compute(backend_, gt_) != GGML_STATUS_SUCCESS) {
         err = "COMPUTE: the training graph failed: " + last_native_error();
         return false;
       }
@@ -651,7 +651,8 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     // The graph budget grows with depth (~130 backward nodes per layer) and with gather chunks
     // (~30 nodes each), with margin.
     graph_size_ = 512 + 512 * static_cast<size_t>(hp_.n_layer) + 64 * static_cast<size_t>(chunks);
-    ggml_init_params ip = {ggml_tensor_overhead() * graph_size_ * 4 + ggml_graph_overhead_custom(graph_size_, true) * 2,
+    ggml_init_params ip = {ggml_tensor_overhead() * graph_size_ * 4 + ggml_graph_overhead_custom(graph_size_, true) * 2 +
+                               ggml_graph_overhead_custom(2 * graph_size_, false),
                            nullptr, true};
     ctx_c_ = ggml_init(ip);
     if (!ctx_c_) {
@@ -695,15 +696,49 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
       }
     }
     ggml_build_backward_expand(ctx, gb_, accs.data());
-    // One allocation serves both graphs: gb starts with gf's nodes in gf's order, so gb's plan is
+    gt_ = MatmulBackward(ctx, gb_);
+    // One allocation serves both graphs: gt starts with gf's nodes in gf's order, so gt's plan is
     // valid for running gf alone. (Allocating gf separately would leave data pointers that the
-    // allocator then mistakes for external tensors when it plans gb.)
-    if (!ggml_gallocr_alloc_graph(galloc_, gb_)) {
-      gf_ = gb_ = nullptr;
+    // allocator then mistakes for external tensors when it plans gt.)
+    if (!ggml_gallocr_alloc_graph(galloc_, gt_)) {
+      gf_ = gb_ = gt_ = nullptr;
       err = "ALLOC: could not allocate the training graph: " + last_native_error();
       return false;
     }
     return true;
+  }
+
+  // ggml's autodiff writes both gradients of a matrix product as OUT_PROD, whose CPU kernel is a loop
+  // of vector multiply-adds. As llm.c writes its backward, both are matrix products: the weight
+  // gradient dW = X dY^T and the input gradient dX = W^T dY. Each F32 OUT_PROD(a, b) (= a b^T over
+  // their second dimension) becomes MUL_MAT(a^T, b^T) on contiguous transposed copies, which runs on
+  // the blocked GEMM kernels the forward uses. Quantized and F16 operands (a frozen LoRA base) and
+  // the batched per-head products of attention keep OUT_PROD. Measured side by side (bench/engine.ts,
+  // zen4, 2 threads, two rounds): S 0.96x, M 1.18x, L 1.11x of ggml's own backward, M and L then at
+  // 84-86% of the GEMM peak; rewriting attention's products too made S 0.89x. The copies exist only
+  // in the returned graph, which is the one to run; gb keeps ggml's gradient bookkeeping, which
+  // ggml_graph_reset needs.
+  ggml_cgraph* MatmulBackward(ggml_context* ctx, ggml_cgraph* gb) {
+    for (int i = 0; i < ggml_graph_n_nodes(gb); i++) {
+      ggml_tensor* n = ggml_graph_node(gb, i);
+      if (n->op != GGML_OP_OUT_PROD || n->src[0]->type != GGML_TYPE_F32 || n->src[1]->type != GGML_TYPE_F32) continue;
+      if (n->ne[2] > 1) continue;  // attention's per-head products: many small matrices, where the copies cost more
+      ggml_tensor* a = Transposed(ctx, n->src[0]);
+      ggml_tensor* b = Transposed(ctx, n->src[1]);
+      n->op = GGML_OP_MUL_MAT;
+      n->src[0] = a;
+      n->src[1] = b;
+    }
+    // Expanding gb's nodes in order keeps its order and adds each copy just before its first use.
+    ggml_cgraph* g = ggml_new_graph_custom(ctx, 2 * graph_size_, false);
+    for (int i = 0; i < ggml_graph_n_nodes(gb); i++) ggml_build_forward_expand(g, ggml_graph_node(gb, i));
+    return g;
+  }
+
+  // A contiguous x^T; the transposed view of a contiguous tensor is that tensor itself.
+  static ggml_tensor* Transposed(ggml_context* ctx, ggml_tensor* x) {
+    if (x->op == GGML_OP_TRANSPOSE && ggml_is_contiguous(x->src[0])) return x->src[0];
+    return ggml_cont(ctx, ggml_transpose(ctx, x));
   }
 
   // `norm` divides every weight: sum|w| over the step, or the caller's normaliser.
@@ -1128,7 +1163,7 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     if (gguf_) gguf_free(gguf_);
     galloc_ = nullptr, ctx_c_ = nullptr, buf_static_ = nullptr, ctx_static_ = nullptr, buf_lora_ = nullptr, ctx_lora_ = nullptr;
     buf_w_ = nullptr, ctx_w_ = nullptr, backend_ = nullptr, meta_ = nullptr, gguf_ = nullptr;
-    gf_ = gb_ = nullptr;
+    gf_ = gb_ = gt_ = nullptr;
     adam_m_.clear();
     adam_v_.clear();
   }
@@ -1162,7 +1197,8 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
 
   ggml_context* ctx_c_ = nullptr;
   ggml_gallocr_t galloc_ = nullptr;
-  ggml_cgraph *gf_ = nullptr, *gb_ = nullptr;
+  // gf: forward; gb: ggml's backward (its gradient bookkeeping); gt: what training runs (see MatmulBackward).
+  ggml_cgraph *gf_ = nullptr, *gb_ = nullptr, *gt_ = nullptr;
   size_t graph_size_ = 0;
   int64_t B_ = 0, T_ = 0, K_ = 0;
   ggml_tensor *tokens_ = nullptr, *pos_ = nullptr, *pick_ = nullptr, *pick_w_ = nullptr;
