@@ -2,17 +2,18 @@
  * LoRA benchmark: peak memory and seconds per 512-token training step of full fine-tuning against
  * LoRA on the shapes users run, from random-init models lethe writes (F16) and llama.cpp quantizes.
  *
- *   npx tsx bench/lora.ts [--models 1b-f16,1b-q8_0,8b-q4_k] [--rank 16] [--steps 2] [--threads 2]
- *                         [--layers N] [--work DIR] [--out bench/results/lora.json]
+ *   npx tsx bench/lora.ts [--models 1b-f16,1b-q8_0,8b-q4_k] [--rank 16] [--steps 1] [--threads 2]
+ *                         [--layers N] [--work DIR] [--out bench/results/lora.json] [--prepare]
  *
  * Each (model, mode) runs in a child process of its own, so its peak RSS is its own. A step is timed
- * after one warm-up step (graph build and allocation). Full fine-tuning is skipped where the dry
+ * after one warm-up step (graph build and allocation), or with `--steps 0` the first step itself. Full fine-tuning is skipped where the dry
  * run's estimate (16 bytes per parameter plus activations) exceeds the machine's memory, and the
  * file says so. `--layers N` keeps only N layers of each shape (a quick check of the script, not a
- * result). The generated models are kept in --work and reused.
+ * result). The generated models are kept in --work and reused; `--prepare` only writes them. Each
+ * model's entry is written into --out as soon as it is measured, keeping the others already there.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +21,7 @@ import { parseArgs } from "node:util";
 
 import { quantizeModel, type FileType } from "../src/engine/quantize.js";
 import { resolveThreads } from "../src/engine/native.js";
-import { Trainer, nextTokenBatch } from "../src/engine/trainer.js";
+import { LORA_TARGETS, Trainer, nextTokenBatch } from "../src/engine/trainer.js";
 import { createLlamaGguf, type LlamaConfig } from "../src/gguf/llama.js";
 import { loraParams, modelSize, stageMemory } from "../src/unlearn/estimate.js";
 import { machineInfo } from "../src/util/machine.js";
@@ -53,6 +54,7 @@ const { values: args } = parseArgs({
     work: { type: "string", default: join(here, "..", ".lethe-cache", "bench", "lora") },
     out: { type: "string", default: join(here, "results", "lora.json") },
     child: { type: "string" },
+    prepare: { type: "boolean" },
   },
 });
 const threads = resolveThreads(Number(args.threads));
@@ -87,10 +89,13 @@ async function measure(path: string, mode: "full" | "lora"): Promise<Measurement
   const trainer = Trainer.load(path, { threads, ...(mode === "lora" ? { lora: { rank } } : {}) });
   const tokens = Array.from({ length: T }, (_, i) => 258 + ((i * 7919) % 1000));
   const batch = nextTokenBatch([tokens]);
-  await trainer.step(batch, { lr: 1e-4 });
+  // --steps 0 times the first step alone, graph build and allocation included (for the 8B shape,
+  // where a step takes many minutes).
   const t0 = performance.now();
+  await trainer.step(batch, { lr: 1e-4 });
+  const t1 = performance.now();
   for (let i = 0; i < steps; i++) await trainer.step(batch, { lr: 1e-4 });
-  const seconds = (performance.now() - t0) / 1000 / steps;
+  const seconds = steps === 0 ? (t1 - t0) / 1000 : (performance.now() - t1) / 1000 / steps;
   const trainable = trainer.info.nTrainable;
   await trainer.dispose();
   return {
@@ -106,9 +111,20 @@ if (args.child) {
   process.exit(0);
 }
 
-const results: Record<string, { full?: Measurement; full_skipped?: string; lora: Measurement; file_mb: number; estimate_lora_mb: number }> = {};
+type Entry = { full?: Measurement; full_skipped?: string; lora: Measurement; file_mb: number; estimate_lora_mb: number };
+const previous = !args.layers && existsSync(args.out!) ? (JSON.parse(readFileSync(args.out!, "utf8")) as { models: Record<string, Entry> }).models : {};
+const results: Record<string, Entry> = { ...previous };
+const write = () => {
+  const report = { machine: machineInfo(threads), context: T, layers: args.layers ? Number(args.layers) : "all", models: results };
+  if (args.layers) return console.log(JSON.stringify(report, null, 2));
+  const tmp = `${args.out}.tmp`;
+  writeFileSync(tmp, JSON.stringify(report, null, 2) + "\n");
+  renameSync(tmp, args.out!);
+  console.error(`wrote ${args.out}`);
+};
 for (const id of args.models!.split(",")) {
   const path = await modelFile(id);
+  if (args.prepare) continue;
   const size = modelSize(path);
   const run = (mode: "full" | "lora"): Measurement => {
     console.error(`${id}: ${mode}`);
@@ -122,7 +138,7 @@ for (const id of args.models!.split(",")) {
   };
   const train = { stage: "bench", trainTokens: T, inferTokens: 0, inferenceModels: 0, trains: true };
   const fullEstimate = stageMemory(train, size, T, 1);
-  const loraEstimate = stageMemory(train, size, T, 1, { rank, targets: ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] });
+  const loraEstimate = stageMemory(train, size, T, 1, { rank, targets: LORA_TARGETS });
   const fits = fullEstimate < 0.9 * totalmem();
   const full = fits ? run("full") : undefined;
   results[id] = {
@@ -131,15 +147,6 @@ for (const id of args.models!.split(",")) {
     file_mb: Math.round(size.fileBytes / 2 ** 20),
     estimate_lora_mb: Math.round(loraEstimate / 2 ** 20),
   };
-  console.error(JSON.stringify({ [id]: results[id], lora_params: loraParams(size, { rank, targets: ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] }) }));
-}
-
-const report = { machine: machineInfo(threads), context: T, layers: args.layers ? Number(args.layers) : "all", models: results };
-if (args.layers) {
-  console.log(JSON.stringify(report, null, 2));
-} else {
-  const tmp = `${args.out}.tmp`;
-  writeFileSync(tmp, JSON.stringify(report, null, 2) + "\n");
-  renameSync(tmp, args.out!);
-  console.error(`wrote ${args.out}`);
+  console.error(JSON.stringify({ [id]: results[id], lora_params: loraParams(size, { rank, targets: LORA_TARGETS }) }));
+  write();
 }

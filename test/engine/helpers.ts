@@ -1,7 +1,10 @@
 // Shared helpers of the engine tests.
+import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+import type { Trainer, WeightedBatch } from "../../src/engine/trainer.js";
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `lethe-${prefix}-`));
@@ -48,3 +51,40 @@ export function randomTokens(n: number, vocab: number, seed: number, low = 0): n
   }
   return out;
 }
+
+/**
+ * Checks the trainer's gradient of each tensor at the given indices against central finite
+ * differences of its loss on `batch` (step h), and returns the worst absolute error.
+ */
+export async function checkFiniteDifferences(
+  t: Trainer,
+  batch: WeightedBatch,
+  picks: Record<string, (values: Float32Array) => number[]>,
+  h = 1e-2,
+): Promise<number> {
+  let worst = 0;
+  for (const [name, indices] of Object.entries(picks)) {
+    const grad = t.gradient(name);
+    const w = t.tensor(name);
+    assert.ok(grad.some((g) => g !== 0), `${name} has no gradient`);
+    for (const i of indices(w)) {
+      const orig = w[i]!;
+      w[i] = orig + h;
+      t.setTensor(name, w);
+      const up = await t.loss(batch);
+      w[i] = orig - h;
+      t.setTensor(name, w);
+      const down = await t.loss(batch);
+      w[i] = orig;
+      t.setTensor(name, w);
+      const numeric = (up - down) / (2 * h);
+      const err = Math.abs(numeric - grad[i]!);
+      worst = Math.max(worst, err);
+      assert.ok(err < 2e-3 + 0.02 * Math.abs(numeric), `${name}[${i}]: analytic ${grad[i]} vs numeric ${numeric}`);
+    }
+  }
+  return worst;
+}
+
+/** Indices spread over a tensor: its first, a few inside, its middle and its last. */
+export const spread = (w: Float32Array): number[] => [0, 7, Math.floor(w.length / 2), w.length - 1];
