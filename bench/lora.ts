@@ -7,14 +7,14 @@
  *
  * Each (model, mode) runs in a child process of its own, so its peak RSS is its own. A step is timed
  * after one warm-up step (graph build and allocation), or with `--steps 0` the first step itself. Full fine-tuning is skipped where the dry
- * run's estimate (16 bytes per parameter plus activations) exceeds the machine's memory, and the
- * file says so. `--layers N` keeps only N layers of each shape (a quick check of the script, not a
+ * run's estimate (16 bytes per parameter plus activations) exceeds the memory free, and the file
+ * says so. `--layers N` keeps only N layers of each shape (a quick check of the script, not a
  * result). The generated models are kept in --work and reused; `--prepare` only writes them. Each
  * model's entry is written into --out as soon as it is measured, keeping the others already there.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { totalmem } from "node:os";
+import { freemem, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -139,10 +139,11 @@ for (const id of args.models!.split(",")) {
   const train = { stage: "bench", trainTokens: T, inferTokens: 0, inferenceModels: 0, trains: true };
   const fullEstimate = stageMemory(train, size, T, 1);
   const loraEstimate = stageMemory(train, size, T, 1, { rank, targets: LORA_TARGETS });
-  const fits = fullEstimate < 0.9 * totalmem();
+  // Against the memory free now (other jobs may hold some): a full run that does not fit is killed.
+  const fits = fullEstimate < 0.9 * freemem();
   const full = fits ? run("full") : undefined;
   results[id] = {
-    ...(full ? { full } : { full_skipped: `estimated ${Math.round(fullEstimate / 2 ** 20)} MiB, more than 90% of this machine's ${Math.round(totalmem() / 2 ** 20)} MiB` }),
+    ...(full ? { full } : { full_skipped: `estimated ${Math.round(fullEstimate / 2 ** 20)} MiB, more than 90% of the ${Math.round(freemem() / 2 ** 20)} MiB free (of ${Math.round(totalmem() / 2 ** 20)} MiB)` }),
     lora: run("lora"),
     file_mb: Math.round(size.fileBytes / 2 ** 20),
     estimate_lora_mb: Math.round(loraEstimate / 2 ** 20),

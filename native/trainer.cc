@@ -712,8 +712,10 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
   // of vector multiply-adds. As llm.c writes its backward, both are matrix products: the weight
   // gradient dW = X dY^T and the input gradient dX = W^T dY. Each F32 OUT_PROD(a, b) (= a b^T over
   // their second dimension) becomes MUL_MAT(a^T, b^T) on contiguous transposed copies, which runs on
-  // the blocked GEMM kernels the forward uses. Quantized and F16 operands (a frozen LoRA base) and
-  // the batched per-head products of attention keep OUT_PROD. Measured side by side (bench/engine.ts,
+  // the blocked GEMM kernels the forward uses; a frozen F16 weight (a LoRA base) is transposed in
+  // F16, and its product then rounds dY to F16 as the forward rounds X (a LoRA step on an F16 model
+  // of the bench's M shape: 8.6 s instead of 44.7). Quantized weights (ggml cannot transpose them)
+  // and the batched per-head products of attention keep OUT_PROD. Measured side by side (bench/engine.ts,
   // zen4, 2 threads, two rounds): S 0.96x, M 1.18x, L 1.11x of ggml's own backward, M and L then at
   // 84-86% of the GEMM peak; rewriting attention's products too made S 0.89x. The copies exist only
   // in the returned graph, which is the one to run; gb keeps ggml's gradient bookkeeping, which
@@ -721,7 +723,9 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
   ggml_cgraph* MatmulBackward(ggml_context* ctx, ggml_cgraph* gb) {
     for (int i = 0; i < ggml_graph_n_nodes(gb); i++) {
       ggml_tensor* n = ggml_graph_node(gb, i);
-      if (n->op != GGML_OP_OUT_PROD || n->src[0]->type != GGML_TYPE_F32 || n->src[1]->type != GGML_TYPE_F32) continue;
+      if (n->op != GGML_OP_OUT_PROD) continue;
+      const ggml_type ta = n->src[0]->type;
+      if ((ta != GGML_TYPE_F32 && ta != GGML_TYPE_F16) || n->src[1]->type != GGML_TYPE_F32) continue;
       if (n->ne[2] > 1) continue;  // attention's per-head products: many small matrices, where the copies cost more
       ggml_tensor* a = Transposed(ctx, n->src[0]);
       ggml_tensor* b = Transposed(ctx, n->src[1]);

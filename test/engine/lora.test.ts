@@ -106,8 +106,8 @@ for (const dtype of ["f32", "f16"] as const) {
   });
 }
 
-test("gradients of A and B match central finite differences", async () => {
-  const base = makeTinyModel(dir, { nLayer: 2, seed: 83, nEmbd: 32, nFf: 64 });
+for (const dtype of ["f32", "f16"] as const) test(`gradients of A and B match central finite differences (${dtype} base)`, async () => {
+  const base = makeTinyModel(dir, { nLayer: 2, seed: 83, nEmbd: 32, nFf: 64, dtype });
   const t = track(Trainer.load(base, { threads: 1, lora: { rank: 3, seed: 9 } }));
   // B starts at zero, where A's gradient vanishes; give B values first.
   for (const name of t.info.lora!.tensors) {
