@@ -5,6 +5,8 @@ export { METHODS, WHP_LOGITS_FILE } from "./methods/index.js";
 export {
   UNLEARNED_MODEL,
   REINFORCED_MODEL,
+  UNLEARNED_ADAPTER,
+  REINFORCED_ADAPTER,
   DICTIONARY_FILE,
   LABELS_FILE,
   LABEL_STATS_FILE,
@@ -16,7 +18,7 @@ export {
   type WorkloadContext,
 } from "./method.js";
 export { WhpLogitsModel, whpCombinedLogits, readWhpLogitsDescriptor, writeWhpLogitsDescriptor, type WhpLogitsDescriptor } from "./whp-logits.js";
-export { negateTaskVector, applyTaskVector } from "./task-vector.js";
+export { negateTaskVector, applyTaskVector, negateAdapter } from "./task-vector.js";
 export { npoWeight, npoLoss, npoNormalizer } from "./npo.js";
 export { tokenBlocks, batchIndices, loadCorpus, checkCorpusLength } from "./corpus.js";
 export { decodeBlocks, encodeBlock, type LabelledBlock } from "./label-store.js";
