@@ -15,7 +15,7 @@ test("node-llama-cpp loads a trained, saved model and generates", async () => {
   const t = Trainer.load(makeTinyModel(dir, { nLayer: 2, seed: 61 }), { threads: 2 });
   const text = Array.from({ length: 4 }, () => "the cat sat on the mat. ").join("");
   const ids = [256, ...Buffer.from(text)];
-  for (let i = 0; i < 40; i++) await t.step(nextTokenBatch([ids, randomTokens(ids.length, 256, i)]), { lr: 1e-2 });
+  for (let i = 0; i < 80; i++) await t.step(nextTokenBatch([ids, randomTokens(ids.length, 256, i)]), { lr: 1e-2 });
   const out = join(dir, "trained.gguf");
   await t.save(out);
   await t.dispose();
