@@ -19,7 +19,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { quantizeModel, type FileType } from "../src/engine/quantize.js";
+import type { FileType } from "../src/engine/file-types.js";
+import { quantizeModel } from "../src/engine/quantize.js";
 import { resolveThreads } from "../src/engine/native.js";
 import { LORA_TARGETS, Trainer, nextTokenBatch } from "../src/engine/trainer.js";
 import { llamaMetadata, llamaTensorShapes, type LlamaConfig } from "../src/gguf/llama.js";

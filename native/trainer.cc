@@ -87,6 +87,29 @@ std::vector<float> to_f32(const ggml_tensor* t) {
   return out;
 }
 
+// Reads tensor i of the GGUF file `f` (header `g`, metadata tensor `src`) into `dst`: byte for byte
+// when the types agree, else converted to F32. Returns an error, or "" once read.
+std::string read_tensor(FILE* f, gguf_context* g, int64_t i, const ggml_tensor* src, ggml_tensor* dst,
+                        const std::string& path, std::vector<uint8_t>& raw) {
+  const char* name = ggml_get_name(src);
+  const auto* traits = ggml_get_type_traits(src->type);
+  if (src->type != dst->type && !traits->to_float) {
+    return std::string("UNSUPPORTED: tensor ") + name + " of " + path + " has type " + ggml_type_name(src->type) +
+           " which cannot be converted to F32";
+  }
+  raw.resize(ggml_nbytes(src));
+  if (fseeko(f, static_cast<off_t>(gguf_get_data_offset(g) + gguf_get_tensor_offset(g, i)), SEEK_SET) != 0 ||
+      fread(raw.data(), 1, raw.size(), f) != raw.size()) {
+    return "FORMAT: " + path + " is truncated inside tensor " + name;
+  }
+  if (src->type == dst->type) {
+    memcpy(dst->data, raw.data(), raw.size());
+  } else {
+    traits->to_float(raw.data(), static_cast<float*>(dst->data), ggml_nelements(src));
+  }
+  return "";
+}
+
 template <typename F>
 void parallel_for(int64_t n, int threads, F fn) {
   if (threads <= 1 || n < 65536) return fn(0, n);
@@ -378,26 +401,11 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     FILE* f = fopen(path_.c_str(), "rb");
     if (!f) return "IO: cannot open " + path_;
     std::unique_ptr<FILE, int (*)(FILE*)> guard(f, fclose);
-    const size_t base = gguf_get_data_offset(gguf_);
     std::vector<uint8_t> raw;
     for (int64_t i = 0; i < gguf_get_n_tensors(gguf_); i++) {
       const char* name = gguf_get_tensor_name(gguf_, i);
-      ggml_tensor* src = ggml_get_tensor(meta_, name);
-      ggml_tensor* dst = weights_[name];
-      raw.resize(ggml_nbytes(src));
-      if (fseeko(f, static_cast<off_t>(base + gguf_get_tensor_offset(gguf_, i)), SEEK_SET) != 0 ||
-          fread(raw.data(), 1, raw.size(), f) != raw.size()) {
-        return "FORMAT: " + path_ + " is truncated inside tensor " + name;
-      }
-      const auto* traits = ggml_get_type_traits(src->type);
-      if (src->type == dst->type) {
-        memcpy(dst->data, raw.data(), raw.size());
-      } else if (traits->to_float) {
-        traits->to_float(raw.data(), static_cast<float*>(dst->data), ggml_nelements(src));
-      } else {
-        return std::string("UNSUPPORTED: tensor ") + name + " has type " + ggml_type_name(src->type) +
-               " which cannot be converted to F32";
-      }
+      const std::string err = read_tensor(f, gguf_, i, ggml_get_tensor(meta_, name), weights_[name], path_, raw);
+      if (!err.empty()) return err;
     }
     return "";
   }
@@ -538,18 +546,8 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
       if (!ggml_are_same_shape(src, it->second)) {
         return std::string("CONFIG: adapter tensor ") + name + " has another shape than this base and rank give";
       }
-      const auto* traits = ggml_get_type_traits(src->type);
-      if (src->type != GGML_TYPE_F32 && !traits->to_float) return std::string("UNSUPPORTED: adapter tensor ") + name + " has type " + ggml_type_name(src->type);
-      raw.resize(ggml_nbytes(src));
-      if (fseeko(f, static_cast<off_t>(gguf_get_data_offset(g) + gguf_get_tensor_offset(g, i)), SEEK_SET) != 0 ||
-          fread(raw.data(), 1, raw.size(), f) != raw.size()) {
-        return "FORMAT: " + path + " is truncated inside tensor " + name;
-      }
-      if (src->type == GGML_TYPE_F32) {
-        memcpy(it->second->data, raw.data(), raw.size());
-      } else {
-        traits->to_float(raw.data(), static_cast<float*>(it->second->data), ggml_nelements(src));
-      }
+      const std::string err = read_tensor(f, g, i, src, it->second, path, raw);
+      if (!err.empty()) return err;
     }
     return "";
   }

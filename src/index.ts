@@ -18,7 +18,8 @@ export {
   type WeightedBatch,
   type StepResult,
 } from "./engine/trainer.js";
-export { quantizeModel, modelFileType, FILE_TYPES, type FileType } from "./engine/quantize.js";
+export { quantizeModel, modelFileType } from "./engine/quantize.js";
+export { FILE_TYPES, type FileType } from "./engine/file-types.js";
 export { inspectLoraAdapter, type LoraAdapterInfo } from "./gguf/lora-adapter.js";
 export { cosineSchedule } from "./engine/schedule.js";
 export { backendInfo, gemmGflops } from "./engine/native.js";

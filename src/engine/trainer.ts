@@ -12,6 +12,7 @@ import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 
 import { InputError, UnsupportedModelError } from "../errors.js";
+import { inspectLoraAdapter, type LoraAdapterInfo } from "../gguf/lora-adapter.js";
 import { inspectModelFile } from "./model.js";
 import {
   binsDir,
@@ -383,6 +384,30 @@ export function checkTrainable(path: string): void {
       "use a Llama-family model (llama, mistral-style llama, qwen2), or a method that only evaluates",
     );
   }
+}
+
+/**
+ * Writes the base model at `basePath` with the adapter at `adapterPath` merged in, each tensor in
+ * the base's type (`dtype` "source") or in F32. The adapter's own rank, alpha and targets are used:
+ * a task vector's adapter carries a negative alpha.
+ */
+export async function mergeLoraAdapter(
+  basePath: string,
+  adapterPath: string,
+  out: string,
+  options: { dtype: "f32" | "source"; threads?: number },
+): Promise<LoraAdapterInfo> {
+  const adapter = inspectLoraAdapter(adapterPath, inspectModelFile(basePath));
+  const trainer = Trainer.load(basePath, {
+    threads: options.threads,
+    lora: { rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets as LoraTarget[], adapter: adapterPath },
+  });
+  try {
+    await trainer.save(out, { dtype: options.dtype });
+  } finally {
+    await trainer.dispose();
+  }
+  return adapter;
 }
 
 /** Loads a GGUF model for training (see {@link Trainer.load}). */

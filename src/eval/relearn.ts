@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import type { LoraTarget, Trainer as TrainerType } from "../engine/trainer.js";
+import type { Trainer as TrainerType } from "../engine/trainer.js";
 import { InputError } from "../errors.js";
 import { throwIfCancelled } from "./result.js";
 
@@ -79,12 +79,17 @@ export async function relearn(
   if (texts.length === 0) throw new InputError("the relearning slice is empty", "give some forget-corpus text to relearn from");
   const steps = opts.steps ?? 20;
   const batchSize = opts.batchSize ?? 4;
-  const { Trainer, nextTokenBatch } = await import("../engine/trainer.js");
+  const { Trainer, mergeLoraAdapter, nextTokenBatch } = await import("../engine/trainer.js");
   const dir = mkdtempSync(join(tmpdir(), "lethe-relearn-"));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   let trainer: TrainerType;
   try {
-    trainer = Trainer.load(opts.lora ? await mergedCopy(modelPath, opts.lora, join(dir, "merged.gguf"), opts.threads) : modelPath, { threads: opts.threads });
+    let start = modelPath;
+    if (opts.lora) {
+      start = join(dir, "merged.gguf");
+      await mergeLoraAdapter(modelPath, opts.lora, start, { dtype: "f32", threads: opts.threads });
+    }
+    trainer = Trainer.load(start, { threads: opts.threads });
   } catch (error) {
     cleanup();
     throw error;
@@ -114,22 +119,4 @@ export async function relearn(
   } finally {
     await trainer.dispose();
   }
-}
-
-/** `modelPath` with `lora` merged in, written as F32 to `out` (what relearning then trains). */
-async function mergedCopy(modelPath: string, lora: string, out: string, threads: number | undefined): Promise<string> {
-  const { Trainer } = await import("../engine/trainer.js");
-  const { inspectLoraAdapter } = await import("../gguf/lora-adapter.js");
-  const { readGguf } = await import("../gguf/read.js");
-  const adapter = inspectLoraAdapter(lora, readGguf(modelPath));
-  const merger = Trainer.load(modelPath, {
-    threads,
-    lora: { rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets as LoraTarget[], adapter: lora },
-  });
-  try {
-    await merger.save(out, { dtype: "f32" });
-  } finally {
-    await merger.dispose();
-  }
-  return out;
 }

@@ -27,9 +27,9 @@ import { MIN_BLOCK_TOKENS, checkCorpusLength, countTokens, loadCorpus } from "./
 import { formatBytes, memoryBudget, modelSize, ruleOfThumbSpeeds, stageMemory, stageSeconds, type Speeds } from "./estimate.js";
 import { checkLlmEndpoint } from "./llm-anchors.js";
 import { METHODS, WHP_LOGITS_FILE } from "./methods/index.js";
-import { checkSameVocabulary, usesLora } from "./stages/common.js";
+import { checkSameVocabulary, trainerLora, usesLora } from "./stages/common.js";
 import { CONVERTED_MODEL, convertStage, mergeStage } from "./stages/published-model.js";
-import type { FileType } from "../engine/quantize.js";
+import type { FileType } from "../engine/file-types.js";
 import { loadDictionary } from "./whp/dictionary.js";
 import { DICTIONARY_FILE, UNLEARNED_ADAPTER, UNLEARNED_MODEL, type AnchorSources, type MethodContext, type UnlearnEvent, type UnlearnMethod } from "./method.js";
 
@@ -159,7 +159,7 @@ async function prepare(options: UnlearnOptions): Promise<Prepared> {
     ...forgetPaths.map((path) => ({ flag: "--forget", path, readWhole: true })),
     ...retainPaths.map((path) => ({ flag: "--retain", path, readWhole: true })),
   ];
-  if (options.outType !== undefined && config.lora.rank > 0 && !config.lora.merge) {
+  if (options.outType !== undefined && publishedFile(config, method) === UNLEARNED_ADAPTER) {
     throw new InputError("--out-type applies to a model, but a LoRA run without --merge writes an adapter", "add --merge to write the merged model in that type, or leave --out-type out");
   }
   if (method.writesModel) {
@@ -272,8 +272,7 @@ async function measureSpeeds(p: Prepared): Promise<Speeds> {
   } finally {
     await model.dispose();
   }
-  const { rank, alpha, targets } = p.config.lora;
-  const trainer = Trainer.load(p.basePath, { threads: p.threads, ...(rank > 0 ? { lora: { rank, alpha: alpha || 2 * rank, targets } } : {}) });
+  const trainer = Trainer.load(p.basePath, { threads: p.threads, lora: trainerLora(p.config) });
   let train: number;
   try {
     // A full batch, as training runs it: per-step overheads matter for small models.

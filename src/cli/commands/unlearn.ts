@@ -1,5 +1,6 @@
 /** `lethe unlearn`: make a model forget a corpus (WHP by default), as a resumable run. */
 import { resolve } from "node:path";
+import { FILE_TYPE_NAMES } from "../../engine/file-types.js";
 import { defineCommand, type ParsedArgs } from "../args.js";
 import type { CommandContext } from "../command.js";
 import type { Output } from "../output.js";
@@ -7,8 +8,6 @@ import type { Progress } from "../progress.js";
 import type { UnlearnPlan, UnlearnResult } from "../../unlearn/index.js";
 
 const METHODS = ["whp", "whp-logits", "task-vector", "gradient-ascent", "gradient-difference", "npo"] as const;
-// llama.cpp's file types (src/engine/quantize.ts), spelled as llama-quantize spells them.
-const OUT_TYPES = ["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_0", "Q5_1", "Q4_K_M", "Q4_K_S", "Q4_0", "Q4_1", "Q3_K_L", "Q3_K_M", "Q3_K_S", "Q2_K"] as const;
 
 export const spec = defineCommand({
   name: "unlearn",
@@ -33,7 +32,7 @@ export const spec = defineCommand({
     llmModel: { type: "string", placeholder: "NAME", description: "model name at --llm" },
     llmKeyEnv: { type: "string", placeholder: "VAR", description: "environment variable holding the --llm API key" },
     lora: { type: "number", integer: true, min: 1, max: 4096, placeholder: "RANK", description: "train a LoRA adapter of this rank instead of the weights (the base stays frozen in its type); --out gets the adapter" },
-    outType: { type: "string", choices: OUT_TYPES, placeholder: "TYPE", description: "write the model in this type (llama.cpp's quantizer), e.g. Q4_K_M; default the base's" },
+    outType: { type: "string", choices: FILE_TYPE_NAMES, placeholder: "TYPE", description: "write the model in this type (llama.cpp's quantizer), e.g. Q4_K_M; default the base's" },
     merge: { type: "boolean", description: "with --lora: write the base with the adapter merged in, in the base's types, instead of the adapter" },
     dryRun: { type: "boolean", description: "print the plan with time and memory estimates, run nothing" },
     force: { type: "boolean", description: "reuse a run directory made for another method or command" },

@@ -1,5 +1,6 @@
 /** Helpers the unlearning stages share: tokenization, input roles, training keys, model loading. */
 import { Model } from "../../engine/model.js";
+import type { LoraOptions } from "../../engine/trainer.js";
 import { UnsupportedModelError } from "../../errors.js";
 import { readGguf } from "../../gguf/read.js";
 import { fingerprintFile } from "../../run/hash.js";
@@ -43,6 +44,15 @@ export function usesLora(ctx: { config: MethodContext["config"] }): boolean {
 export function loraConfig(ctx: MethodContext): { lora?: Omit<MethodContext["config"]["lora"], "merge"> } {
   const { merge: _merge, ...lora } = ctx.config.lora;
   return usesLora(ctx) ? { lora } : {};
+}
+
+/**
+ * The trainer's LoRA options for a run, or none when it trains the full model. Alpha 0 leaves the
+ * trainer's default (2 · rank).
+ */
+export function trainerLora(config: MethodContext["config"]): Omit<LoraOptions, "adapter"> | undefined {
+  const { rank, alpha, targets } = config.lora;
+  return rank > 0 ? { rank, ...(alpha > 0 ? { alpha } : {}), targets, seed: config.seed } : undefined;
 }
 
 /** The file the reinforce stage writes: a model, or under LoRA an adapter. */
@@ -148,7 +158,7 @@ export async function trainBaseInStage(
     key: { config: job.config, inputs: await inputFingerprints(job.inputs) },
     modelPath: ctx.basePath,
     outPath: stage.tmpPath(job.output),
-    ...(usesLora(ctx) ? { lora: { rank: ctx.config.lora.rank, alpha: ctx.config.lora.alpha || 2 * ctx.config.lora.rank, targets: ctx.config.lora.targets, seed: ctx.config.seed } } : {}),
+    lora: trainerLora(ctx.config),
     typesFrom: ctx.basePath,
     steps: job.steps,
     settings: job.settings,

@@ -5,10 +5,9 @@
  *   copied byte for byte; changed quantized ones are quantized again in their type.
  * - `convert` (`--out-type`): the model in another file type, through llama.cpp's quantizer.
  */
-import { quantizeModel, type FileType } from "../../engine/quantize.js";
-import { Trainer, type LoraTarget } from "../../engine/trainer.js";
-import { inspectLoraAdapter } from "../../gguf/lora-adapter.js";
-import { readGguf } from "../../gguf/read.js";
+import type { FileType } from "../../engine/file-types.js";
+import { quantizeModel } from "../../engine/quantize.js";
+import { mergeLoraAdapter } from "../../engine/trainer.js";
 import type { Stage } from "../../run/stages.js";
 import { UNLEARNED_ADAPTER, UNLEARNED_MODEL, type MethodContext } from "../method.js";
 
@@ -20,17 +19,7 @@ export function mergeStage(ctx: MethodContext): Stage {
     inputs: { model: ctx.basePath, adapter: adapterPath },
     outputs: [UNLEARNED_MODEL],
     async run(stage) {
-      // The adapter's own rank and alpha: the task vector's adapter carries −β·alpha.
-      const adapter = inspectLoraAdapter(adapterPath, readGguf(ctx.basePath));
-      const trainer = Trainer.load(ctx.basePath, {
-        threads: ctx.threads,
-        lora: { rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets as LoraTarget[], adapter: adapterPath },
-      });
-      try {
-        await trainer.save(stage.tmpPath(UNLEARNED_MODEL), { dtype: "source" });
-      } finally {
-        await trainer.dispose();
-      }
+      const adapter = await mergeLoraAdapter(ctx.basePath, adapterPath, stage.tmpPath(UNLEARNED_MODEL), { dtype: "source", threads: ctx.threads });
       return { rank: adapter.rank, alpha: adapter.alpha, tensors: adapter.tensors.length };
     },
   };
