@@ -24,7 +24,7 @@ export interface CommandRegistry {
 }
 
 /** The order of the main workflow in `lethe --help`; other commands follow alphabetically. */
-const LISTING_ORDER = ["pretrain", "testbed", "unlearn", "eval", "report", "demo", "info", "version"];
+const LISTING_ORDER = ["pretrain", "testbed", "unlearn", "eval", "report", "demo", "selfcheck", "version"];
 
 function isCommand(value: unknown): value is Command {
   const mod = value as Partial<Command> | undefined;

@@ -12,7 +12,7 @@ import { InputError } from "../errors.js";
 import { readTestbedDocs, readTestbedManifest, MANIFEST_FILE, type EvalFiles } from "../testbed/eval-manifest.js";
 import { membershipFromDocuments } from "../testbed/membership.js";
 import { readGroundTruth, readSyntheticTestbed, type SyntheticTestbedText } from "../testbed/synthetic/index.js";
-import { readCorpus } from "../tokenizer/corpus.js";
+import { readCorpus } from "../corpus/read.js";
 import { loadDictionary } from "../unlearn/whp/dictionary.js";
 import { describeProblems, readJsonl, RecordShapeError, validateRecords } from "./jsonl.js";
 import { toJudgeTerm, type JudgeTerm } from "./judge/term-judge.js";

@@ -27,12 +27,13 @@ import { relearn } from "./relearn.js";
 import { throwIfCancelled, WarningLog, type SuiteResult } from "./result.js";
 import { findTask } from "./tasks.js";
 import { runUtility } from "./utility.js";
+import { GOLD_RELATIVE_METRICS } from "./metric-registry.js";
 import { DEFAULT_SUITES, SUITES, type SuiteName } from "./suite-names.js";
 
-export { DEFAULT_SUITES, SUITES, type SuiteName };
+export { DEFAULT_SUITES, GOLD_RELATIVE_METRICS, SUITES, type SuiteName };
 
-/** Why a model is in the evaluation. */
-export type ModelRole = "model" | "compare" | "gold";
+/** Why a model is in the evaluation (the report's roles, base/unlearned/gold, are ReportRole). */
+export type EvalRole = "model" | "compare" | "gold";
 
 /** A model as the port sees it, plus a way to free it. */
 export type LoadedModel = ScoringModel & { dispose(): Promise<void> | void };
@@ -70,7 +71,7 @@ export const DEFAULT_SETTINGS: EvalSettings = {
 
 /** Progress of an evaluation, for a CLI or a log. */
 export type EvalEvent =
-  | { type: "model"; model: string; role: ModelRole; path: string }
+  | { type: "model"; model: string; role: EvalRole; path: string }
   | { type: "suite"; model: string; suite: SuiteName; status: "start" | "done" }
   | { type: "progress"; model: string; suite: SuiteName; phase: string; done: number; total: number };
 
@@ -102,7 +103,7 @@ export interface EvaluateOptions {
   signal?: AbortSignal;
   onEvent?: (event: EvalEvent) => void;
   /** Opens a model file; default the llama.cpp engine. Tests substitute fakes. */
-  openModel?: (path: string, name: string, role?: ModelRole) => Promise<LoadedModel> | LoadedModel;
+  openModel?: (path: string, name: string, role?: EvalRole) => Promise<LoadedModel> | LoadedModel;
   /**
    * With more than one model, checks each file in a child process before any work, so that a model
    * llama.cpp aborts on is reported in `failed` instead of ending the run; a typed error (a file
@@ -116,7 +117,7 @@ export interface EvaluateOptions {
 export interface FailedModel {
   name: string;
   path: string;
-  role: ModelRole;
+  role: EvalRole;
   /** The error's class name, e.g. "EngineError". */
   kind: string;
   error: string;
@@ -129,7 +130,7 @@ export interface ModelEvaluation {
   path: string;
   /** The LoRA adapter applied to `path`, when one was. */
   lora?: string;
-  role: ModelRole;
+  role: EvalRole;
   results: SuiteResult[];
   /** Forgetting metrics minus the gold model's (0 is ideal); null without a gold model. */
   vsGold: Record<string, number | null>;
@@ -155,23 +156,6 @@ export interface EvalReport {
   warnings: string[];
 }
 
-/**
- * The forgetting metrics compared with the gold model, as `suite/metric`. For all of them lower
- * means less knowledge of the forget corpus, and the gold model's value is the target.
- */
-export const GOLD_RELATIVE_METRICS = [
-  "familiarity-completion/familiarity",
-  "familiarity-completion/share_ge2",
-  "familiarity-probability/familiarity_probability",
-  "muse/verbmem_f",
-  "muse/knowmem_f",
-  "in-context/familiarity",
-  "in-context/familiarity_probability",
-  "paraphrase/familiarity",
-  "paraphrase/familiarity_probability",
-  "relearning/familiarity_after",
-  "relearning/familiarity_probability_after",
-] as const;
 
 /** A model's metrics flattened to `suite/metric` keys. */
 export function flatMetrics(results: readonly SuiteResult[]): Record<string, number | null> {
@@ -303,9 +287,9 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
 
   const paths = [...(options.gold ? [options.gold] : []), options.model, ...(options.compare ?? [])];
   const names = modelNames(paths);
-  const roles: ModelRole[] = [...(options.gold ? ["gold" as const] : []), "model", ...(options.compare ?? []).map(() => "compare" as const)];
-  const loraOf = (role: ModelRole) => (role === "model" ? options.lora : undefined);
-  const open = options.openModel ?? ((path: string, name: string, role: ModelRole) => openEngineModel(path, name, options.threads, loraOf(role)));
+  const roles: EvalRole[] = [...(options.gold ? ["gold" as const] : []), "model", ...(options.compare ?? []).map(() => "compare" as const)];
+  const loraOf = (role: EvalRole) => (role === "model" ? options.lora : undefined);
+  const open = options.openModel ?? ((path: string, name: string, role: EvalRole) => openEngineModel(path, name, options.threads, loraOf(role)));
   const failed = await probeModels(paths, names, roles, options);
   const evaluations: ModelEvaluation[] = [];
   let goldAuc: number | undefined;
@@ -349,7 +333,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
   for (const e of evaluations) e.vsGold = relativeToGold(flatMetrics(e.results), goldMetrics);
 
   // The report lists the model under evaluation first, then the comparisons, then gold.
-  const order: Record<ModelRole, number> = { model: 0, compare: 1, gold: 2 };
+  const order: Record<EvalRole, number> = { model: 0, compare: 1, gold: 2 };
   evaluations.sort((a, b) => order[a.role] - order[b.role]);
   return {
     format: "lethe-eval",
@@ -373,7 +357,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
  * A typed error is thrown at once, as an input problem; crashes are returned, and when every model
  * crashed the first crash is thrown, since there is nothing left to measure.
  */
-async function probeModels(paths: readonly string[], names: readonly string[], roles: readonly ModelRole[], options: EvaluateOptions): Promise<FailedModel[]> {
+async function probeModels(paths: readonly string[], names: readonly string[], roles: readonly EvalRole[], options: EvaluateOptions): Promise<FailedModel[]> {
   const probe = options.probeModel ?? (options.openModel ? undefined : (path: string) => probeEngineModel(path, options.signal));
   if (!probe || paths.length < 2) return [];
   const failed: FailedModel[] = [];
@@ -416,7 +400,7 @@ interface SuiteContext {
   name: string;
   path: string;
   lora: string | undefined;
-  role: ModelRole;
+  role: EvalRole;
   data: EvalData;
   settings: EvalSettings;
   judge: FamiliarityJudge | undefined;

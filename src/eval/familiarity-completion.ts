@@ -1,3 +1,9 @@
+/**
+ * Completion-based familiarity, the first familiarity test of "Who's Harry Potter?" (Eldan &
+ * Russinovich 2023, §3.2.1): the model continues prompts set in the forgotten universe and a judge
+ * rates each continuation on the 0-3 rubric. Sampled continuations are judged besides the greedy
+ * one, so knowledge that greedy decoding happens to pass over still shows.
+ */
 import type { ScoringModel } from "./engine-port.js";
 import { fitPrompt } from "./generation.js";
 import type { FamiliarityJudge } from "./judge/judge.js";

@@ -1,3 +1,9 @@
+/**
+ * Probability-based familiarity, the second familiarity test of "Who's Harry Potter?" (Eldan &
+ * Russinovich 2023, §3.2.2): how much probability the model still gives the idiosyncratic
+ * continuations of prompts from the forgotten text. It needs neither a judge nor sampling, so it is
+ * the cheap, deterministic counterpart of the completion-based test.
+ */
 import type { ScoringModel } from "./engine-port.js";
 import { mean } from "./metrics/stats.js";
 import { requireNonEmpty, type ProbabilityPrompt } from "./prompts.js";

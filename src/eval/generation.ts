@@ -1,3 +1,7 @@
+/**
+ * What the suites that generate text share: a prompt must leave room in the context window for the
+ * new tokens, and every suite should shorten an over-long prompt the same way and say that it did.
+ */
 import { InputError } from "../errors.js";
 import type { ScoringModel } from "./engine-port.js";
 import type { WarningLog } from "./result.js";

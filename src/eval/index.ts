@@ -55,7 +55,7 @@ export {
   type EvalEvent,
   type ModelEvaluation,
   type FailedModel,
-  type ModelRole,
+  type EvalRole,
   type LoadedModel,
   type SuiteName,
 } from "./evaluate.js";

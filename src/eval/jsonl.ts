@@ -1,3 +1,8 @@
+/**
+ * JSON Lines, the format of every evaluation data file (prompt sets, QA pairs, benchmarks, judge
+ * terms). Problems keep their line numbers and are returned, not thrown, so each loader decides
+ * whether a bad line fails the load (hand-written sets) or is skipped and reported (benchmarks).
+ */
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { InputError } from "../errors.js";
 

@@ -1,3 +1,9 @@
+/**
+ * The MUSE suite (Shi et al. 2024, "MUSE: Machine Unlearning Six-Way Evaluation for Language
+ * Models"): verbatim and knowledge memorisation of the forget set, knowledge kept on the retain set,
+ * and privacy leakage measured against a gold model. Defaults are MUSE's, so the numbers can be read
+ * against the paper's.
+ */
 import { InputError } from "../errors.js";
 import type { ScoringModel } from "./engine-port.js";
 import { fitPrompt } from "./generation.js";

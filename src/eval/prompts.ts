@@ -1,3 +1,8 @@
+/**
+ * The evaluation's prompt sets and QA pairs: their shapes and their strict loading from JSONL. These
+ * files are small and written by hand, so a bad line stops the load instead of quietly shrinking the
+ * set.
+ */
 import { InputError } from "../errors.js";
 import { describeProblems, readJsonl, validateRecords } from "./jsonl.js";
 import { asObject, stringArrayField, stringField } from "./record-fields.js";

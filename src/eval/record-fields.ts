@@ -1,3 +1,8 @@
+/**
+ * Field checks shared by the JSONL record validators, so that every data file reports a malformed
+ * field the same way: as a {@link RecordShapeError}, which the loader turns into a line-numbered
+ * problem.
+ */
 import { RecordShapeError } from "./jsonl.js";
 
 /** Checks a JSONL value is an object and returns it for field access. */

@@ -1,3 +1,7 @@
+/**
+ * What the evaluation suites have in common: the result they return, the options they take, and the
+ * warning log that keeps a long run's warnings readable.
+ */
 import { CancelledError } from "../errors.js";
 
 /**

@@ -1,3 +1,8 @@
+/**
+ * Log-likelihood scoring over the model's `tokenLogprobs`, with lm-evaluation-harness conventions for
+ * joining and tokenizing context and continuation, so that every suite scores text the same way and
+ * the benchmark numbers match lm-eval's.
+ */
 import { EngineError } from "../errors.js";
 import type { ScoringModel } from "./engine-port.js";
 import { throwIfCancelled, type WarningLog } from "./result.js";

@@ -1,3 +1,7 @@
+/**
+ * The utility benchmarks as data, following lm-evaluation-harness conventions: each task is a spec
+ * naming its file, its document format and its metrics, so adding a benchmark is a line, not code.
+ */
 import { join } from "node:path";
 import { InputError } from "../errors.js";
 import { readJsonl, validateRecords, type JsonlProblem } from "./jsonl.js";

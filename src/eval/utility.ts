@@ -1,3 +1,8 @@
+/**
+ * The utility suite: what unlearning must not cost. It runs the general-ability benchmarks of the
+ * "Who's Harry Potter?" retention table (and a few more) the way lm-evaluation-harness does, and
+ * measures perplexity on held-out text.
+ */
 import { InputError } from "../errors.js";
 import type { ScoringModel } from "./engine-port.js";
 import { fitPrompt } from "./generation.js";

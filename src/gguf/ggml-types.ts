@@ -1,3 +1,8 @@
+/**
+ * Block sizes of ggml's tensor types, which the GGUF reader and writer need to place and check tensor
+ * data. Every type llama.cpp defines is listed, quantized ones included, so any model llama.cpp can
+ * write is read, even where lethe cannot compute with its tensors.
+ */
 import { UnsupportedModelError } from "../errors.js";
 import { GgmlType } from "./types.js";
 

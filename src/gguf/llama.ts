@@ -1,3 +1,8 @@
+/**
+ * The Llama architecture (and its Qwen2 variant) in GGUF terms: the metadata keys, tensor names and
+ * shapes llama.cpp expects. With it lethe creates fresh models to pretrain, and checks that a model
+ * it is given is one its engine and trainer can handle.
+ */
 import { InputError, UnsupportedModelError } from "../errors.js";
 import { SeededRandom } from "../util/random.js";
 import { findTensor, metaNumber, metaOptional, metaString } from "./read.js";

@@ -1,3 +1,8 @@
+/**
+ * Reading GGUF, llama.cpp's model format: the header in full and tensor data only on request, so a
+ * multi-gigabyte model costs little memory. Every length and offset is checked against the file, so a
+ * damaged or truncated model is refused with an error instead of being half read.
+ */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { FileFormatError, InputError, UnsupportedModelError } from "../errors.js";
 import {

@@ -1,3 +1,8 @@
+/**
+ * Writing GGUF v3 files that llama.cpp loads: every model lethe makes (fresh models to pretrain,
+ * checkpoints, unlearned and task-vector weights) leaves through here, atomically, so a crash never
+ * leaves a file that looks complete.
+ */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { InputError } from "../errors.js";
 import {

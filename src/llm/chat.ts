@@ -1,3 +1,8 @@
+/**
+ * lethe's one way of talking to a remote LLM (the familiarity judge, LLM-proposed anchor terms): any
+ * OpenAI-compatible chat endpoint, hosted or local. It retries transient failures, because a long
+ * evaluation should not die on one dropped request, and keeps the API key out of every message.
+ */
 import { CancelledError, InputError, ServiceError } from "../errors.js";
 
 /** One chat message in the OpenAI chat-completions format. */

@@ -4,7 +4,8 @@
  * known, in display order.
  */
 import type { Collected } from "./collect.js";
-import type { ModelMeta, ModelRole, ReportData, ReportModel } from "./types.js";
+import { alphaFromName, guessRole, shortModelName } from "./model-names.js";
+import type { ModelMeta, ReportRole, ReportData, ReportModel } from "./types.js";
 
 /** Choices the caller makes explicitly; they win over what the files say and over name guesses. */
 export interface AssembleOptions {
@@ -17,32 +18,7 @@ export interface AssembleOptions {
 /** The report title when neither the caller nor an input gives one. */
 export const DEFAULT_TITLE = "Unlearning report";
 
-/** A model's display name: a path's file name without `.gguf`. */
-export function shortModelName(name: string): string {
-  const file = name.split(/[\\/]/).filter((p) => p !== "").pop() ?? name;
-  return file.replace(/\.gguf$/i, "") || name;
-}
-
-/**
- * The role a model's name suggests: `gold` and `base` as words of the file name, `unlearned`,
- * `unlearn`, `whp` or `forget` for an unlearned model; else `other`. Only a fallback for inputs
- * that do not say.
- */
-export function guessRole(name: string): ModelRole {
-  const words = shortModelName(name).toLowerCase().split(/[^a-z0-9]+/);
-  if (words.includes("gold")) return "gold";
-  if (words.includes("base")) return "base";
-  if (words.some((w) => w === "unlearned" || w === "unlearn" || w === "whp" || w === "forget" || w === "forgot")) return "unlearned";
-  return "other";
-}
-
-/** α from a name such as `whp-alpha2.5.gguf` or `oz_alpha=10`; undefined when the name has none. */
-export function alphaFromName(name: string): number | undefined {
-  const m = /(?:alpha|α)[=_-]?(\d+(?:\.\d+)?)/i.exec(shortModelName(name).replace(/\.$/, ""));
-  return m ? Number(m[1]) : undefined;
-}
-
-const ROLE_ORDER: Record<ModelRole, number> = { base: 0, unlearned: 1, other: 2, gold: 3 };
+const ROLE_ORDER: Record<ReportRole, number> = { base: 0, unlearned: 1, other: 2, gold: 3 };
 
 /** Orders models base, unlearned (by method, then α), other, gold; ties keep input order. */
 export function compareModels(a: ReportModel, b: ReportModel): number {
@@ -71,7 +47,7 @@ export function assembleReport(inputs: readonly Collected[], sources: readonly s
     }
   }
 
-  const explicit = new Map<string, ModelRole>();
+  const explicit = new Map<string, ReportRole>();
   if (opts.roles?.base) explicit.set(opts.roles.base, "base");
   if (opts.roles?.gold) explicit.set(opts.roles.gold, "gold");
   for (const name of opts.roles?.unlearned ?? []) explicit.set(name, "unlearned");

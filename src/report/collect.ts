@@ -17,8 +17,8 @@
  *   array (lethe unlearn's `lossCurve`) becomes a curve.
  */
 import type { SuiteResult } from "../eval/result.js";
-import { guessRole } from "./assemble.js";
-import type { LossCurve, ModelMeta, ModelRole } from "./types.js";
+import { guessRole } from "./model-names.js";
+import type { LossCurve, ModelMeta, ReportRole } from "./types.js";
 
 /** What one JSON document contributed. */
 export interface Collected {
@@ -31,14 +31,14 @@ export interface Collected {
   notes: string[];
 }
 
-const ROLES: readonly ModelRole[] = ["base", "unlearned", "gold", "other"];
+const ROLES: readonly ReportRole[] = ["base", "unlearned", "gold", "other"];
 
 /**
  * Roles of `lethe eval`'s JSON: "model" is the model under evaluation, normally the unlearned one
  * (unless its name says base or gold); "compare" models are placed by their names.
  */
-function evalRole(role: unknown, name: string): ModelRole | undefined | "invalid" {
-  if (ROLES.includes(role as ModelRole)) return role as ModelRole;
+function evalRole(role: unknown, name: string): ReportRole | undefined | "invalid" {
+  if (ROLES.includes(role as ReportRole)) return role as ReportRole;
   if (role === "compare") return undefined;
   if (role === "model") return ["base", "gold"].includes(guessRole(name)) ? undefined : "unlearned";
   return "invalid";
@@ -141,12 +141,12 @@ function toModelMeta(v: unknown, where: string, notes: string[]): ModelMeta | un
 function rolesToMeta(v: Json, where: string, notes: string[]): ModelMeta[] {
   const out: ModelMeta[] = [];
   for (const [role, names] of Object.entries(v)) {
-    if (!ROLES.includes(role as ModelRole)) {
+    if (!ROLES.includes(role as ReportRole)) {
       notes.push(`${where}: "${role}" is not a role (${ROLES.join(", ")}), ignored`);
       continue;
     }
     for (const name of Array.isArray(names) ? names : [names]) {
-      if (typeof name === "string" && name !== "") out.push({ name, role: role as ModelRole });
+      if (typeof name === "string" && name !== "") out.push({ name, role: role as ReportRole });
     }
   }
   return out;

@@ -7,7 +7,7 @@ import { escapeHtml, jsonForScript, visibleToken } from "./escape.js";
 import { formatMetric, formatTolerance, headline, metricTable, type Headline, type MetricCell, type MetricFormat, type MetricTable } from "./metrics.js";
 import { PAGE_SCRIPT } from "./page-script.js";
 import { downsampleCurve, familiarityBars, modelColours, nextTokenComparison, perplexityTradeoff, sideBySide, tradeoff, type NextTokenPrompt, type SideBySide, type SideBySideRow } from "./sections.js";
-import type { ModelRole, ReportData } from "./types.js";
+import type { ReportRole, ReportData } from "./types.js";
 
 /** Rendering settings. */
 export interface RenderOptions {
@@ -32,7 +32,7 @@ export interface RenderedSections {
 
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
-const ROLE_NAMES: Record<ModelRole, string> = { base: "base", unlearned: "unlearned", gold: "gold", other: "other" };
+const ROLE_NAMES: Record<ReportRole, string> = { base: "base", unlearned: "unlearned", gold: "gold", other: "other" };
 
 const STYLE = `
 :root {

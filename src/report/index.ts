@@ -11,9 +11,10 @@ import { renderReport, type RenderedSections } from "./html.js";
 import { loadReportInputs } from "./load.js";
 import type { ReportData } from "./types.js";
 
-export type { ReportData, ReportModel, ModelRole, ModelMeta, LossCurve } from "./types.js";
+export type { ReportData, ReportModel, ReportRole, ModelMeta, LossCurve } from "./types.js";
 export { collectFromJson, type Collected } from "./collect.js";
-export { assembleReport, guessRole, alphaFromName, shortModelName, type AssembleOptions } from "./assemble.js";
+export { assembleReport, type AssembleOptions } from "./assemble.js";
+export { guessRole, alphaFromName, shortModelName } from "./model-names.js";
 export { loadReportInputs, type LoadedInputs } from "./load.js";
 export { metricTable, headline, utilityScore, formatMetric, metricInfo, type MetricTable, type Headline } from "./metrics.js";
 export { familiarityBars, tradeoff, nextTokenComparison, sideBySide, downsampleCurve, modelColours } from "./sections.js";

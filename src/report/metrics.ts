@@ -2,70 +2,10 @@
  * The metrics table and the headline: which metric is what, which way is better, how far from the
  * base model it may move, and the few numbers that say how well the model forgot and what it cost.
  */
-import type { ModelRole, ReportData, ReportModel } from "./types.js";
+import { KNOWN_METRICS, metricInfo, SUITE_ORDER, SUITE_TITLES, type MetricFormat, type MetricInfo } from "../eval/metric-registry.js";
+import type { ReportRole, ReportData, ReportModel } from "./types.js";
 
-/** Which way a metric should move. `gold` means "as close to the gold model as possible". */
-export type Better = "lower" | "higher" | "zero" | "gold" | "none";
-
-/** How to show a metric: a share as a percentage, a rubric score, a count, a plain number. */
-export type MetricFormat = "percent" | "number" | "count";
-
-/** What the report knows about a metric. */
-export interface MetricInfo {
-  label: string;
-  better: Better;
-  format: MetricFormat;
-  /** One sentence for the table's tooltip. */
-  help: string;
-  /**
-   * For a metric judged by its ratio to the base model's value: the relative change, either way,
-   * that still counts as unchanged. A larger change in the worse direction is flagged.
-   */
-  baseTolerance?: number;
-}
-
-/** Suites in table order; other suites follow alphabetically. */
-export const SUITE_ORDER = ["familiarity-completion", "familiarity-probability", "muse", "utility"];
-
-/** Headings of the known suites. */
-export const SUITE_TITLES: Record<string, string> = {
-  "familiarity-completion": "Familiarity: judged completions",
-  "familiarity-probability": "Familiarity: probability of the idiosyncratic next token",
-  muse: "MUSE",
-  utility: "Utility",
-};
-
-const KNOWN: Record<string, MetricInfo> = {
-  "familiarity-completion/familiarity": { label: "Familiarity", better: "lower", format: "percent", help: "mean judge score / 3 over greedy and sampled completions (0 = no trace of the universe)" },
-  "familiarity-completion/familiarity_paper": { label: "Familiarity (paper weighting)", better: "lower", format: "percent", help: "the paper's aggregate: score 3 weighs 5, score 2 weighs 1, divided by the maximum" },
-  "familiarity-completion/share_ge2": { label: "Completions scored ≥ 2", better: "lower", format: "percent", help: "share of completions with details typical of or unique to the universe" },
-  "familiarity-completion/mean_score": { label: "Mean judge score (0–3)", better: "lower", format: "number", help: "mean of the 0–3 rubric scores" },
-  "familiarity-completion/judged": { label: "Completions judged", better: "none", format: "count", help: "completions the judge scored" },
-  "familiarity-completion/judge_failures": { label: "Judge failures", better: "none", format: "count", help: "completions the judge could not score; they count in no average" },
-  "familiarity-probability/familiarity_probability": { label: "Probability of the idiosyncratic token", better: "lower", format: "percent", help: "mean probability of the known next token (alternatives summed)" },
-  "familiarity-probability/scored_prompts": { label: "Prompts scored", better: "none", format: "count", help: "prompts with at least one scorable target" },
-  "muse/verbmem_f": { label: "VerbMem (forget)", better: "lower", format: "percent", help: "ROUGE-L F1 of 128-token greedy continuations of forget-set prefixes against the true text" },
-  "muse/knowmem_f": { label: "KnowMem (forget)", better: "lower", format: "percent", help: "ROUGE-L F1 of few-shot answers to forget-set questions" },
-  "muse/knowmem_r": { label: "KnowMem (retain)", better: "higher", format: "percent", help: "ROUGE-L F1 of few-shot answers to retain-set questions (utility)" },
-  "muse/mia_auc": { label: "Min-K% MIA AUC", better: "gold", format: "number", help: "AUC of Min-K% Prob (K = 40%) separating held-out from forget text" },
-  "muse/privleak": { label: "PrivLeak", better: "zero", format: "percent", help: "(AUC − AUC of gold) / AUC of gold; 0 is ideal, negative means the forget text is still recognised" },
-  "utility/perplexity": { label: "Perplexity (held-out retain text)", better: "lower", format: "number", help: "token perplexity of held-out retain text", baseTolerance: 0.05 },
-  "utility/bits_per_byte": { label: "Bits per byte (held-out retain text)", better: "lower", format: "number", help: "tokenizer-independent cross-entropy of held-out retain text" },
-};
-
-/** What the report knows about `metric` of `suite`, with sensible defaults for unknown ones. */
-export function metricInfo(suite: string, metric: string): MetricInfo {
-  const known = KNOWN[`${suite}/${metric}`];
-  if (known) return known;
-  if (suite === "utility") {
-    const m = /^(.+)\/(acc|acc_norm|ppl)$/.exec(metric);
-    if (m) {
-      const what = m[2] === "acc" ? "accuracy" : m[2] === "acc_norm" ? "length-normalised accuracy" : "perplexity of the last word";
-      return { label: `${m[1]} ${m[2]}`, better: m[2] === "ppl" ? "lower" : "higher", format: m[2] === "ppl" ? "number" : "percent", help: `${m[1]}: ${what}` };
-    }
-  }
-  return { label: metric, better: "none", format: "number", help: `${metric} of the ${suite} suite` };
-}
+export { metricInfo, type Better, type MetricFormat, type MetricInfo } from "../eval/metric-registry.js";
 
 /** A number as the table shows it: percentages with one decimal, others with 3–4 significant digits. */
 export function formatMetric(value: number | null | undefined, format: MetricFormat): string {
@@ -93,7 +33,7 @@ export interface MetricRow {
 
 /** The metrics table: one column per model (in display order), rows grouped by suite. */
 export interface MetricTable {
-  models: { label: string; role: ModelRole }[];
+  models: { label: string; role: ReportRole }[];
   groups: { suite: string; title: string; rows: MetricRow[] }[];
 }
 
@@ -110,7 +50,7 @@ export function metricTable(data: ReportData): MetricTable {
   const suites = [...new Set(data.models.flatMap((m) => Object.keys(m.suites)))].sort(
     (a, b) => suiteRank(a) - suiteRank(b) || a.localeCompare(b),
   );
-  const knownOrder = Object.keys(KNOWN);
+  const knownOrder = Object.keys(KNOWN_METRICS);
   const groups = suites.map((suite) => {
     const names: string[] = [];
     for (const m of data.models) for (const k of Object.keys(m.suites[suite]?.metrics ?? {})) if (!names.includes(k)) names.push(k);
@@ -174,7 +114,7 @@ export function utilityScore(model: ReportModel): { value: number; label: string
 }
 
 /** The first model of a role. */
-export function firstOfRole(data: ReportData, role: ModelRole): ReportModel | undefined {
+export function firstOfRole(data: ReportData, role: ReportRole): ReportModel | undefined {
   return data.models.find((m) => m.role === role);
 }
 

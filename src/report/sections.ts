@@ -3,7 +3,7 @@
  * page's charts draw and what its side-by-side tables list. Kept free of HTML so it can be tested.
  */
 import { FORGET_METRICS, RETAIN_PERPLEXITY, firstOfRole, formatTolerance, headlineModel, metricInfo, metricValue, ratioTo, utilityScore, type MetricFormat } from "./metrics.js";
-import type { LossCurve, ModelRole, ReportData, ReportModel } from "./types.js";
+import type { LossCurve, ReportRole, ReportData, ReportModel } from "./types.js";
 
 /**
  * The Okabe–Ito palette, distinguishable with every common colour-vision deficiency. Base is
@@ -13,7 +13,7 @@ export const ROLE_COLOURS: Record<"base" | "unlearned" | "gold", string> = { bas
 const EXTRA_COLOURS = ["#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"];
 
 /** A colour per model, in display order; the first base, unlearned and gold models get their role's colour. */
-export function modelColours(models: readonly { role: ModelRole }[]): string[] {
+export function modelColours(models: readonly { role: ReportRole }[]): string[] {
   const used = new Set<string>();
   let extra = 0;
   return models.map((m) => {
@@ -29,7 +29,7 @@ export function modelColours(models: readonly { role: ModelRole }[]): string[] {
 /** A dataset of a chart: one model (or one group of models). */
 export interface BarDataset {
   label: string;
-  role: ModelRole;
+  role: ReportRole;
   colour: string;
   values: (number | null)[];
 }
@@ -79,7 +79,7 @@ export interface TradeoffPoint {
 /** A series of a trade-off scatter: one model, or one method's α sweep (joined by a line). */
 export interface TradeoffSeries {
   label: string;
-  role: ModelRole;
+  role: ReportRole;
   colour: string;
   points: TradeoffPoint[];
   line: boolean;
@@ -245,7 +245,7 @@ export function downsampleCurve(curve: LossCurve, max = 1000): LossCurve {
 /** One model's view of a probability prompt. */
 export interface NextTokenColumn {
   model: string;
-  role: ModelRole;
+  role: ReportRole;
   colour: string;
   /** Summed probability of the known targets, null when not scored. */
   targetProbability: number | null;
@@ -337,7 +337,7 @@ export interface SideBySideRow {
 
 /** Side-by-side answers of base, unlearned and gold. */
 export interface SideBySide {
-  models: { label: string; role: ModelRole; colour: string }[];
+  models: { label: string; role: ReportRole; colour: string }[];
   completions: SideBySideRow[];
   knowmem: SideBySideRow[];
 }

@@ -5,13 +5,13 @@
 import type { SuiteResult } from "../eval/result.js";
 
 /** The part a model plays in an unlearning comparison. */
-export type ModelRole = "base" | "unlearned" | "gold" | "other";
+export type ReportRole = "base" | "unlearned" | "gold" | "other";
 
 /** What an eval file may say about a model besides its suite results. */
 export interface ModelMeta {
   /** Matches the `model` field of the model's suite results. */
   name: string;
-  role?: ModelRole;
+  role?: ReportRole;
   /** Display name; defaults to `name`. */
   label?: string;
   /** The unlearning method, e.g. `whp`; models of one method with different `alpha` form a curve. */
@@ -24,7 +24,7 @@ export interface ModelMeta {
 export interface ReportModel {
   name: string;
   label: string;
-  role: ModelRole;
+  role: ReportRole;
   method?: string;
   alpha?: number;
   /** Suite name -> result; a later input replaces an earlier result of the same suite and model. */

@@ -17,10 +17,10 @@ export {
   type StageWorkload,
   type WorkloadContext,
 } from "./method.js";
-export { WhpLogitsModel, whpCombinedLogits, readWhpLogitsDescriptor, writeWhpLogitsDescriptor, type WhpLogitsDescriptor } from "./whp-logits.js";
-export { negateTaskVector, applyTaskVector, negateAdapter } from "./task-vector.js";
-export { npoWeight, npoLoss, npoNormalizer } from "./npo.js";
-export { tokenBlocks, batchIndices, loadCorpus, checkCorpusLength } from "./corpus.js";
-export { decodeBlocks, encodeBlock, type LabelledBlock } from "./label-store.js";
-export { llmDictionary, parseLlmAnchors, corpusChunks } from "./llm-anchors.js";
+export { WhpLogitsModel, whpCombinedLogits, readWhpLogitsDescriptor, writeWhpLogitsDescriptor, type WhpLogitsDescriptor } from "./whp/logits-model.js";
+export { negateTaskVector, applyTaskVector, negateAdapter } from "./maths/task-vector.js";
+export { npoWeight, npoLoss, npoNormalizer } from "./maths/npo.js";
+export { tokenBlocks, batchIndices, loadCorpus, checkCorpusLength } from "../corpus/blocks.js";
+export { decodeBlocks, encodeBlock, type LabelledBlock } from "./whp/labels-file.js";
+export { llmDictionary, parseLlmAnchors, corpusChunks } from "./whp/llm-anchors.js";
 export { trainResumable, type TrainJob, type TrainProgress, type TrainResult } from "./train-loop.js";

@@ -6,7 +6,7 @@
 import type { Model } from "../engine/model.js";
 import type { RunDir } from "../run/run-dir.js";
 import type { Stage } from "../run/stages.js";
-import type { CorpusText } from "../tokenizer/corpus.js";
+import type { CorpusText } from "../corpus/read.js";
 import type { UnlearnConfig, MethodName } from "./config.js";
 import type { TrainProgress } from "./train-loop.js";
 

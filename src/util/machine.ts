@@ -1,3 +1,7 @@
+/**
+ * A description of the machine a measurement ran on, stored with benchmark and demo results: timings
+ * mean little without the CPU, core count and ggml backend variant that produced them.
+ */
 import { availableParallelism, cpus, totalmem } from "node:os";
 
 import { backendInfo, resolveThreads } from "../engine/native.js";

@@ -16,7 +16,7 @@ import { GgmlType, type GgufMetadata, type GgufTensorInput, type GgufValue } fro
 import { writeGguf } from "../../src/gguf/write.js";
 import { newManifest, parseManifest } from "../../src/run/manifest.js";
 import { BpeTokenizer } from "../../src/tokenizer/bpe.js";
-import { decodeBlocks, encodeBlock } from "../../src/unlearn/label-store.js";
+import { decodeBlocks, encodeBlock } from "../../src/unlearn/whp/labels-file.js";
 import { SeededRandom } from "../../src/util/random.js";
 import { sentencePieceMetadata } from "../fixtures/bad-models.js";
 import { TINY_LLAMA_CONFIG, makeTinyModel } from "../fixtures/tiny-model.js";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { alphaFromName, assembleReport, guessRole, shortModelName } from "../../src/report/assemble.js";
+import { assembleReport } from "../../src/report/assemble.js";
+import { alphaFromName, guessRole, shortModelName } from "../../src/report/model-names.js";
 import type { Collected } from "../../src/report/collect.js";
 
 const result = (model: string, suite = "muse") => ({ suite, model, metrics: { verbmem_f: 0.1 }, warnings: [] });

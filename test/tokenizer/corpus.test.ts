@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { InputError } from "../../src/errors.js";
-import { readCorpus } from "../../src/tokenizer/corpus.js";
+import { readCorpus } from "../../src/corpus/read.js";
 
 const root = mkdtempSync(join(tmpdir(), "lethe-corpus-"));
 after(() => rmSync(root, { recursive: true, force: true }));

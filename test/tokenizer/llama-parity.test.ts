@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { type Llama, LlamaLogLevel, type LlamaModel, type Token, getLlama } from "node-llama-cpp";
 import { createLlamaGguf } from "../../src/gguf/index.js";
 import { BpeTokenizer } from "../../src/tokenizer/bpe.js";
-import { readCorpus } from "../../src/tokenizer/corpus.js";
+import { readCorpus } from "../../src/corpus/read.js";
 import { CharClass, charClass } from "../../src/tokenizer/unicode-classes.js";
 
 const DATA = resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared/data");

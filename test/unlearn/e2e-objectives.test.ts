@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readGguf, readTensorF32 } from "../../src/gguf/read.js";
-import { decodeBlocks } from "../../src/unlearn/label-store.js";
+import { decodeBlocks } from "../../src/unlearn/whp/labels-file.js";
 import { unlearn } from "../../src/unlearn/index.js";
 import { microCorpora, scoreModel } from "./helpers.js";
 

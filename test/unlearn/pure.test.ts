@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { batchIndices, checkCorpusLength, permutation, tokenBlocks } from "../../src/unlearn/corpus.js";
-import { npoLoss, npoNormalizer, npoWeight } from "../../src/unlearn/npo.js";
-import { negateTaskVector } from "../../src/unlearn/task-vector.js";
-import { decodeBlocks, encodeBlock } from "../../src/unlearn/label-store.js";
+import { batchIndices, checkCorpusLength, permutation, tokenBlocks } from "../../src/corpus/blocks.js";
+import { npoLoss, npoNormalizer, npoWeight } from "../../src/unlearn/maths/npo.js";
+import { negateTaskVector } from "../../src/unlearn/maths/task-vector.js";
+import { decodeBlocks, encodeBlock } from "../../src/unlearn/whp/labels-file.js";
 import { decodeOptimizerState, encodeOptimizerState } from "../../src/unlearn/checkpoint.js";
-import { corpusChunks, parseLlmAnchors } from "../../src/unlearn/llm-anchors.js";
+import { corpusChunks, parseLlmAnchors } from "../../src/unlearn/whp/llm-anchors.js";
 import { labelledBatch } from "../../src/unlearn/stages/finetune.js";
 import { FileFormatError, InputError } from "../../src/errors.js";
 

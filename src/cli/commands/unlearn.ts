@@ -1,13 +1,12 @@
 /** `lethe unlearn`: make a model forget a corpus (WHP by default), as a resumable run. */
 import { resolve } from "node:path";
 import { FILE_TYPE_NAMES } from "../../engine/file-types.js";
+import { METHOD_NAMES } from "../../unlearn/config.js";
 import { defineCommand, type ParsedArgs } from "../args.js";
 import type { CommandContext } from "../command.js";
 import type { Output } from "../output.js";
 import type { Progress } from "../progress.js";
 import type { UnlearnPlan, UnlearnResult } from "../../unlearn/index.js";
-
-const METHODS = ["whp", "whp-logits", "task-vector", "gradient-ascent", "gradient-difference", "npo"] as const;
 
 export const spec = defineCommand({
   name: "unlearn",
@@ -25,7 +24,7 @@ export const spec = defineCommand({
     out: { type: "string", alias: "o", placeholder: "FILE", description: "where to write the unlearned model (.gguf)" },
     config: { type: "string", placeholder: "FILE", description: "JSON settings over the defaults" },
     runDir: { type: "string", placeholder: "DIR", defaultLabel: "<out>.run", description: "folder for resumable state" },
-    method: { type: "string", choices: METHODS, default: "whp", description: "unlearning method" },
+    method: { type: "string", choices: METHOD_NAMES, default: "whp", description: "unlearning method" },
     reinforced: { type: "string", placeholder: "FILE", description: "use this reinforced model instead of training one" },
     dictionary: { type: "string", placeholder: "FILE", description: "anchored terms, .json or .csv (merged with the other sources)" },
     llm: { type: "string", placeholder: "URL", description: "OpenAI-compatible endpoint that proposes anchored terms" },

@@ -1,3 +1,8 @@
+/**
+ * The contract between the completion-based familiarity suite and whatever scores its completions
+ * (the offline term judge or an LLM). A failed judgement is an outcome of its own, never a score of
+ * 0, so a broken judge cannot pass for perfect forgetting.
+ */
 import type { FamiliarityScore } from "../metrics/familiarity.js";
 
 /** What a judge sees: the prompt, the model's completion, and the book's true continuation(s). */

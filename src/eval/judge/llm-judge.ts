@@ -1,3 +1,9 @@
+/**
+ * The LLM judge of completion-based familiarity, grading as "Who's Harry Potter?" (Eldan &
+ * Russinovich 2023) does with GPT-4: any OpenAI-compatible chat model applies the paper's 0-3 rubric
+ * and ends with a verdict line that is read strictly. Closer to the paper than the term judge, at the
+ * price of an endpoint and one call per completion.
+ */
 import { ServiceError } from "../../errors.js";
 import type { ChatMessage, ChatRequestOptions } from "../../llm/chat.js";
 import type { FamiliarityScore } from "../metrics/familiarity.js";

@@ -1,3 +1,8 @@
+/**
+ * The automatic familiarity judge: scores a completion by the idiosyncratic terms of the forgotten
+ * universe it reveals, their tiers mapped onto the paper's 0-3 rubric. Offline and deterministic, so
+ * an evaluation runs without an LLM endpoint and reruns agree exactly.
+ */
 import { InputError } from "../../errors.js";
 import { RecordShapeError } from "../jsonl.js";
 import type { FamiliarityScore } from "../metrics/familiarity.js";

@@ -1,3 +1,7 @@
+/**
+ * ROC AUC, the membership-inference figure under MUSE's PrivLeak (Shi et al. 2024): how well a score
+ * tells texts the model trained on from texts it never saw, 0.5 meaning it cannot tell them apart.
+ */
 import { InputError } from "../../errors.js";
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * Multiple-choice accuracy exactly as lm-evaluation-harness computes it (`acc` and `acc_norm`), so
+ * the utility benchmarks' numbers can be set beside published lm-eval results.
+ */
 import { InputError } from "../../errors.js";
 
 /** One multiple-choice document after scoring: the log-likelihood of each choice, and the answer. */

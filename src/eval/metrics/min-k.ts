@@ -1,3 +1,8 @@
+/**
+ * Min-K% Prob (Shi et al. 2023, "Detecting Pretraining Data from Large Language Models"), the
+ * membership-inference score that MUSE's PrivLeak is built on: it tells whether a model has seen a
+ * text from that model's token probabilities alone, with no reference model.
+ */
 import { InputError } from "../../errors.js";
 
 /** Share of tokens Min-K% Prob averages over by default (MUSE's PrivLeak uses 40%). */

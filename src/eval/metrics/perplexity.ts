@@ -1,3 +1,8 @@
+/**
+ * Perplexity-style figures from summed token log-probs, the utility suite's check that unlearning
+ * left the model's general language modelling intact. Bits per byte sits beside token perplexity
+ * because it still compares models whose tokenizers differ.
+ */
 import { InputError } from "../../errors.js";
 
 /** Totals of scored tokens, the inputs of every perplexity-style figure. */

@@ -24,7 +24,7 @@ import type { RunLock } from "../../run/lock.js";
 import { RunDir } from "../../run/run-dir.js";
 import { runStages, type Stage, type StageEvent } from "../../run/stages.js";
 import { BpeTokenizer } from "../../tokenizer/bpe.js";
-import { readCorpus, type CorpusText } from "../../tokenizer/corpus.js";
+import { readCorpus, type CorpusText } from "../../corpus/read.js";
 import { removeCheckpoints, type TrainHistory } from "./checkpoint.js";
 import { blockCount, packDocuments, splitBlocks } from "./data.js";
 import type { PretrainEvent } from "./events.js";

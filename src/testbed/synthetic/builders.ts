@@ -1,3 +1,9 @@
+/**
+ * Builds the two worlds of the synthetic testbed: the invented universe the base model learns and
+ * then forgets, and the everyday world of the generic corpus. Both are drawn with the same relations;
+ * the universe's names are invented and kept off every everyday word, so none leaks into the generic
+ * corpus.
+ */
 import { NameForge, pluralOf } from "./names.js";
 import type { Rng } from "./random.js";
 import { FILLERS, RELATION_TEMPLATES, TITLES } from "./templates.js";

@@ -1,3 +1,8 @@
+/**
+ * The synthetic testbed's generic dictionary: a known-correct version of the anchored-terms
+ * dictionary that "Who's Harry Potter?" (Eldan & Russinovich 2023) extracts from a real book, so the
+ * method can run on the testbed without an LLM extracting one, and its terms are judge terms too.
+ */
 import type { Rng } from "./random.js";
 import { escapeRegExp } from "./truth.js";
 import {

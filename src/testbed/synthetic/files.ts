@@ -1,3 +1,7 @@
+/**
+ * The synthetic testbed on disk: one plain text file per document, a folder per corpus, and
+ * truth.json, so the corpora can be inspected with ordinary tools and a testbed built once is reused.
+ */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { FileFormatError, InputError } from "../../errors.js";

@@ -1,3 +1,8 @@
+/**
+ * Generation of the synthetic testbed: an invented saga, an everyday corpus of the same shape and
+ * held-out text, with the ground truth to measure forgetting against. Everything follows from the
+ * seed, so the same seed always gives the same testbed and the same measurements.
+ */
 import { buildGenericWorld, buildUniverseWorld, reservedWords } from "./builders.js";
 import { buildGenericDictionary } from "./dictionary.js";
 import { NameForge } from "./names.js";

@@ -1,3 +1,8 @@
+/**
+ * Invented names for the synthetic universe. They must read like names, differ from every everyday
+ * word (so none turns up in the generic corpus) and not start one another (so a name's first tokens
+ * point at one entity only), which is what makes them clean targets for forgetting.
+ */
 import { LetheError } from "../../errors.js";
 import type { Rng } from "./random.js";
 

@@ -1,3 +1,8 @@
+/**
+ * The synthetic testbed's size knobs with their defaults and bounds. The bounds are not arbitrary:
+ * the generic world draws from fixed pools of names, towns and species that larger settings would
+ * exhaust.
+ */
 import { InputError } from "../../errors.js";
 import type { SyntheticOptions } from "./types.js";
 

@@ -1,3 +1,8 @@
+/**
+ * Turns a world's facts into the testbed's documents: chapters of narrative and dialogue, fact
+ * sheets and Q&A. Each fact is phrased afresh every time it is written, so a model has to learn the
+ * fact rather than one sentence; only the canonical phrasing is cut into fact prompts.
+ */
 import { articleFor } from "./names.js";
 import type { Rng } from "./random.js";
 import { FILLERS, RELATION_TEMPLATES, TITLES } from "./templates.js";

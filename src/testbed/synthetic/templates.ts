@@ -1,3 +1,8 @@
+/**
+ * The sentence templates of the synthetic corpora: how each relation is stated, narrated, spoken and
+ * asked, plus narrative filler and chapter titles. Both worlds share them, so the universe and the
+ * generic corpus differ in what they name, not in how they are written.
+ */
 import type { Relation } from "./world.js";
 
 /**

@@ -1,3 +1,9 @@
+/**
+ * The synthetic testbed's evaluation items, derived from the world rather than read off the text:
+ * fact prompts, QA pairs, familiarity prompts with the terms a familiar completion would contain, and
+ * next-word probes. Because the world is known exactly, so is every item's answer, which hand-made
+ * prompts for a real book cannot promise.
+ */
 import { canonicalParts, capitalise, fill, qaAnswer, qaQuestion } from "./render.js";
 import type { Entity, FamiliarityPrompt, Fact, ProbabilityPrompt, QaPair } from "./types.js";
 import { fullName, type Relation, type Thing, type World, type WorldFact } from "./world.js";

@@ -1,3 +1,8 @@
+/**
+ * The public shapes of the synthetic testbed: its options, its text and its ground truth
+ * (truth.json). The prompt types are the evaluation suites' own, so the ground truth feeds them
+ * without conversion.
+ */
 import type { CompletionPrompt, ProbabilityPrompt, QaPair as EvalQaPair } from "../../eval/prompts.js";
 
 /** Knobs of the synthetic testbed; everything but the seed has a default sized for a 2-core training run. */

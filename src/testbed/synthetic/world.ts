@@ -1,3 +1,8 @@
+/**
+ * The model of a testbed world: things, the relations between them, and the facts that state them.
+ * The invented universe and the everyday generic world are both this one model, which lets one set of
+ * builders, templates and writers serve both corpora.
+ */
 import type { EntityType } from "./types.js";
 
 /**

@@ -1,6 +1,6 @@
 /** `gradient-ascent`: push the forget text's likelihood down (every target weighted −1). */
 import { nextTokenBatch } from "../../engine/trainer.js";
-import { batchIndices } from "../corpus.js";
+import { batchIndices } from "../../corpus/blocks.js";
 import { ascentStage } from "../stages/ascent.js";
 import type { UnlearnMethod, WorkloadContext } from "../method.js";
 

@@ -4,7 +4,7 @@
  * corpus while holding on to everything else.
  */
 import { nextTokenBatch } from "../../engine/trainer.js";
-import { batchIndices } from "../corpus.js";
+import { batchIndices } from "../../corpus/blocks.js";
 import { ascentStage } from "../stages/ascent.js";
 import type { UnlearnMethod } from "../method.js";
 import { ascentWorkload } from "./gradient-ascent.js";

@@ -1,16 +1,16 @@
 /**
- * `npo`: Negative Preference Optimization (see npo.ts for the derivation). The reference model is
+ * `npo`: Negative Preference Optimization (see maths/npo.ts for the derivation). The reference model is
  * the base model: before the first update the trainer scores every forget block a run will visit
  * with the starting weights, in the same graph that scores the current weights each step, and the
  * scores are kept in the checkpoints so a resumed run uses the same ones. Each step weights every
  * target of block b by −w_b, w_b = 2·σ(β·(log π_θ(y_b) − log π_ref(y_b))), and divides by the fixed
- * normaliser of npo.ts, so AdamW receives the NPO gradient up to a constant factor.
+ * normaliser of maths/npo.ts, so AdamW receives the NPO gradient up to a constant factor.
  */
 import { nextTokenBatch, type Trainer, type WeightedBatch } from "../../engine/trainer.js";
 import { FileFormatError } from "../../errors.js";
-import { batchIndices } from "../corpus.js";
+import { batchIndices } from "../../corpus/blocks.js";
 import { ascentStage } from "../stages/ascent.js";
-import { npoLoss, npoNormalizer, npoWeight } from "../npo.js";
+import { npoLoss, npoNormalizer, npoWeight } from "../maths/npo.js";
 import type { MethodContext, UnlearnMethod } from "../method.js";
 import { ascentWorkload } from "./gradient-ascent.js";
 

@@ -1,8 +1,8 @@
-/** `task-vector`: θ_base − β·(θ_reinforced − θ_base) (see task-vector.ts). */
+/** `task-vector`: θ_base − β·(θ_reinforced − θ_base) (the arithmetic: maths/task-vector.ts). */
 import type { Stage } from "../../run/stages.js";
 import { checkSameVocabulary, modelInputs, reinforcedModel, unlearnedOutput } from "../stages/common.js";
 import { reinforceStage } from "../stages/reinforce.js";
-import { applyTaskVector, negateAdapter } from "../task-vector.js";
+import { applyTaskVector, negateAdapter } from "../maths/task-vector.js";
 import type { UnlearnMethod } from "../method.js";
 import { reinforceWorkload } from "./whp.js";
 

@@ -1,12 +1,12 @@
 /**
  * `whp-logits`: WHP's logit combination at inference time only, as MUSE evaluated it. Trains the
  * reinforced model and writes `whp-logits.json` (base, reinforced, α); no unlearned model. Evaluate
- * it with WhpLogitsModel (whp-logits.ts).
+ * it with WhpLogitsModel (whp/logits-model.ts).
  */
 import type { Stage } from "../../run/stages.js";
 import { modelInputs, reinforcedModel } from "../stages/common.js";
 import { reinforceStage } from "../stages/reinforce.js";
-import { writeWhpLogitsDescriptor } from "../whp-logits.js";
+import { writeWhpLogitsDescriptor } from "../whp/logits-model.js";
 import type { UnlearnMethod } from "../method.js";
 import { reinforceWorkload } from "./whp.js";
 

@@ -2,7 +2,7 @@
  * Stage `anchors`: the dictionary of anchored terms and their generic translations, from up to three
  * sources merged with the user's word winning (user > llm > auto):
  * - the user's file (`--dictionary`, JSON or CSV);
- * - an LLM reading the corpus chunk by chunk (`--llm URL --llm-model NAME`; see llm-anchors.ts);
+ * - an LLM reading the corpus chunk by chunk (`--llm URL --llm-model NAME`; see whp/llm-anchors.ts);
  * - the automatic source (offline; used when neither other source is given, or with
  *   `anchors.mergeAuto`; never with `anchors.top` 0): capitalised names ranked by how much more
  *   frequent they are in the forget corpus than in the retain corpus (candidates.ts), plus the
@@ -15,8 +15,8 @@ import type { Stage } from "../../run/stages.js";
 import { buildAutoDictionary } from "../whp/candidates.js";
 import { loadDictionary, mergeDictionaries, saveDictionary, type AnchorDictionary } from "../whp/dictionary.js";
 import { AnchorMatcher } from "../whp/translate.js";
-import { tokenBlocks } from "../corpus.js";
-import { llmDictionary } from "../llm-anchors.js";
+import { tokenBlocks } from "../../corpus/blocks.js";
+import { llmDictionary } from "../whp/llm-anchors.js";
 import { DICTIONARY_FILE, type MethodContext } from "../method.js";
 import { corpusInputs, fragmentEncoder, loadInferenceModel, modelInputs, reinforcedModel, type ModelRef, specialTokens } from "./common.js";
 

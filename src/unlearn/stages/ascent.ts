@@ -6,7 +6,7 @@
 import type { Trainer, WeightedBatch } from "../../engine/trainer.js";
 import type { TrainJob } from "../train-loop.js";
 import type { Stage } from "../../run/stages.js";
-import { tokenBlocks } from "../corpus.js";
+import { tokenBlocks } from "../../corpus/blocks.js";
 import type { MethodContext } from "../method.js";
 import { corpusInputs, fragmentEncoder, loraConfig, specialTokens, trainBaseInStage, unlearnedOutput } from "./common.js";
 

@@ -6,7 +6,7 @@ import { readGguf } from "../../gguf/read.js";
 import { fingerprintFile } from "../../run/hash.js";
 import type { StageContext } from "../../run/stages.js";
 import type { TrainSettings } from "../config.js";
-import type { BlockTokens, FragmentEncoder } from "../corpus.js";
+import type { BlockTokens, FragmentEncoder } from "../../corpus/blocks.js";
 import { REINFORCED_ADAPTER, REINFORCED_MODEL, UNLEARNED_ADAPTER, UNLEARNED_MODEL, type MethodContext } from "../method.js";
 import { trainResumable, type TrainJob, type TrainResult } from "../train-loop.js";
 

@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import { nextTokenBatch, type WeightedBatch } from "../../engine/trainer.js";
 import type { Stage } from "../../run/stages.js";
-import { batchIndices } from "../corpus.js";
+import { batchIndices } from "../../corpus/blocks.js";
 import { FileFormatError, InputError } from "../../errors.js";
-import { decodeBlocks, type LabelledBlock } from "../label-store.js";
+import { decodeBlocks, type LabelledBlock } from "../whp/labels-file.js";
 import { pairsPerPosition } from "../whp/labels.js";
 import { LABELS_FILE, type MethodContext } from "../method.js";
 import { corpusInputs, loraConfig, trainBaseInStage, unlearnedOutput } from "./common.js";

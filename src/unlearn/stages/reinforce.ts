@@ -5,7 +5,7 @@
  */
 import { nextTokenBatch } from "../../engine/trainer.js";
 import type { Stage } from "../../run/stages.js";
-import { batchIndices, tokenBlocks } from "../corpus.js";
+import { batchIndices, tokenBlocks } from "../../corpus/blocks.js";
 import type { MethodContext } from "../method.js";
 import { corpusInputs, fragmentEncoder, loraConfig, reinforcedOutput, specialTokens, trainBaseInStage } from "./common.js";
 

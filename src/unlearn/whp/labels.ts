@@ -1,11 +1,12 @@
 /**
  * Generic-prediction labels of the "Who's Harry Potter" method: combine the base model's logits on the
  * translated block with the reinforced model's logits on the original block, apply the consistency rules,
- * and take the argmax as the fine-tuning target at each original position. Also label statistics and a
- * compact binary form for storing labels per block.
+ * and take the argmax as the fine-tuning target at each original position; also label statistics. The
+ * combination itself is maths/generic-logits.ts, the file form whp/labels-file.ts.
  */
-import { FileFormatError, InputError } from "../../errors.js";
+import { InputError } from "../../errors.js";
 import { SeededRandom } from "../../util/random.js";
+import { checkAlpha, checkVocab, combineGeneric } from "../maths/generic-logits.js";
 import type { Alignment } from "./translate.js";
 
 /**
@@ -54,34 +55,6 @@ export interface LabelInputs {
 }
 
 /**
- * The mean rise, reinforced over base, of the logit of the token that actually comes next, over
- * text without the target (both models read the same tokens; row i predicts token i+1). It is the
- * part of the reinforced model's gain that is not about the target: the paper's models already knew
- * their language, so reinforcing on the forget corpus raised only the target's tokens, but a base
- * that is still learning the language gains on every word, and ReLU(v_reinforced − v_base) then
- * pushes the labels away from the text almost everywhere (on the tiny Oz testbed the generic row
- * gave the text's own token 1.6 % on average, against 45 % on the synthetic one). Subtracting this
- * rise keeps only what rose more than ordinary text does. Returns the sum and the count, so several
- * blocks combine exactly.
- */
-export function observedRise(baseLogits: Float32Array, reinforcedLogits: Float32Array, tokens: ArrayLike<number>, vocab: number): { sum: number; count: number } {
-  checkVocab(vocab);
-  const n = tokens.length;
-  if (baseLogits.length !== n * vocab || reinforcedLogits.length !== n * vocab) {
-    throw new InputError(`logits hold ${baseLogits.length} and ${reinforcedLogits.length} values, expected ${n} positions × ${vocab}`, "evaluate both models on the same tokens");
-  }
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i + 1 < n; i++) {
-    const next = tokens[i + 1]!;
-    if (!(next >= 0 && next < vocab)) throw new InputError(`token ${next} at position ${i + 1} is outside the vocabulary of ${vocab}`, "use the tokenizer of the model that produced the logits");
-    sum += reinforcedLogits[i * vocab + next]! - baseLogits[i * vocab + next]!;
-    count++;
-  }
-  return { sum, count };
-}
-
-/**
  * How a position's generic row becomes training targets. The paper's argmax is K = 1, no tail,
  * temperature 1, keepOriginalAbove 0.
  */
@@ -110,24 +83,6 @@ export interface GenericRowStats {
   entropy: Float32Array;
   /** softmax(v_generic) of the text's own next token. */
   originalProbability: Float32Array;
-}
-
-/**
- * The generic logits `v_base − α·ReLU(v_reinforced − v_base)`, element by element: tokens the reinforced
- * model prefers over the base model are pushed down, the rest keep the base logit.
- */
-export function combineGeneric(base: Float32Array, reinforced: Float32Array, vocab: number, alpha: number): Float32Array {
-  checkVocab(vocab);
-  checkAlpha(alpha);
-  if (base.length !== reinforced.length || base.length % vocab !== 0) {
-    throw new InputError(
-      `logits of ${base.length} (base) and ${reinforced.length} (reinforced) values are not matching rows of ${vocab}`,
-      "pass base and reinforced logits for the same positions and vocabulary",
-    );
-  }
-  const out = new Float32Array(base.length);
-  for (let k = 0; k < base.length; k++) out[k] = base[k] - alpha * Math.max(0, reinforced[k] - base[k]);
-  return out;
 }
 
 /**
@@ -437,71 +392,4 @@ export function labelStats(original: ArrayLike<number>, labels: BlockLabels, dec
     .slice(0, top)
     .map((change) => (decode ? { ...change, fromText: decode(change.from), toText: decode(change.to) } : change));
   return { labelled, changed, changedShare: labelled === 0 ? 0 : changed / labelled, topChanges };
-}
-
-/** "WHPL" as a little-endian uint32. */
-const MAGIC = 0x4c504857;
-const VERSION = 1;
-/** Bytes of a labels record header. */
-export const LABELS_HEADER_BYTES = 16;
-
-/**
- * Serialises labels: a 16-byte header (magic "WHPL", version 1, position count n, pairs per
- * position K, where 0 also means 1; uint32 little-endian) followed by the n·K int32 targets and the
- * n·K float32 weights, little-endian.
- */
-export function encodeLabels(labels: BlockLabels): Uint8Array {
-  const k = pairsPerPosition(labels);
-  const pairs = labels.target.length;
-  if (labels.weight.length !== pairs || !Number.isInteger(k) || k < 1 || pairs % k !== 0) {
-    throw new InputError(`labels have ${pairs} targets and ${labels.weight.length} weights for ${k} pairs per position`, "pass targets and weights of the same block");
-  }
-  const bytes = new Uint8Array(LABELS_HEADER_BYTES + 8 * pairs);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, VERSION, true);
-  view.setUint32(8, pairs / k, true);
-  view.setUint32(12, k === 1 ? 0 : k, true);
-  for (let i = 0; i < pairs; i++) {
-    view.setInt32(LABELS_HEADER_BYTES + 4 * i, labels.target[i], true);
-    view.setFloat32(LABELS_HEADER_BYTES + 4 * pairs + 4 * i, labels.weight[i], true);
-  }
-  return bytes;
-}
-
-/** Bytes of an encoded labels record, read from its header at `offset` of `view`. */
-export function encodedLabelsSize(view: DataView, offset: number): number {
-  return LABELS_HEADER_BYTES + 8 * view.getUint32(offset + 8, true) * Math.max(1, view.getUint32(offset + 12, true));
-}
-
-/** Reads labels written by {@link encodeLabels}; `source` names the file in errors. */
-export function decodeLabels(bytes: Uint8Array, source = "labels"): BlockLabels {
-  const fix = "delete the file so the labels of this block are computed again";
-  if (bytes.length < LABELS_HEADER_BYTES) throw new FileFormatError(`${source} is ${bytes.length} bytes, too short for a labels header`, fix);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== MAGIC) throw new FileFormatError(`${source} does not start with the labels magic "WHPL"`, fix);
-  const version = view.getUint32(4, true);
-  if (version !== VERSION) throw new FileFormatError(`${source} has labels format version ${version}, expected ${VERSION}`, fix);
-  const n = view.getUint32(8, true);
-  const k = Math.max(1, view.getUint32(12, true));
-  const pairs = n * k;
-  const expected = encodedLabelsSize(view, 0);
-  if (bytes.length !== expected) {
-    throw new FileFormatError(`${source} is ${bytes.length} bytes, expected ${expected} for ${n} positions × ${k} (truncated or corrupt)`, fix);
-  }
-  const target = new Int32Array(pairs);
-  const weight = new Float32Array(pairs);
-  for (let i = 0; i < pairs; i++) {
-    target[i] = view.getInt32(LABELS_HEADER_BYTES + 4 * i, true);
-    weight[i] = view.getFloat32(LABELS_HEADER_BYTES + 4 * pairs + 4 * i, true);
-  }
-  return k === 1 ? { target, weight } : { target, weight, k };
-}
-
-function checkVocab(vocab: number): void {
-  if (!Number.isInteger(vocab) || vocab < 1) throw new InputError(`vocabulary size ${vocab} is not a positive integer`, "pass the model's vocabulary size");
-}
-
-function checkAlpha(alpha: number): void {
-  if (!Number.isFinite(alpha) || alpha < 0) throw new InputError(`alpha ${alpha} is not a finite number ≥ 0`, "set alpha to a non-negative number such as 5");
 }

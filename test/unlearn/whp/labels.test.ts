@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { anchorTokens, buildLabels, combineGeneric, distributionLabels, observedRise, sampleTail, topTokens, decodeLabels, encodeLabels, labelStats } from "../../../src/unlearn/whp/labels.js";
+import { anchorTokens, buildLabels, distributionLabels, sampleTail, topTokens, labelStats } from "../../../src/unlearn/whp/labels.js";
+import { combineGeneric, observedRise } from "../../../src/unlearn/maths/generic-logits.js";
+import { decodeLabels, encodeLabels } from "../../../src/unlearn/whp/labels-file.js";
 import { SeededRandom } from "../../../src/util/random.js";
 import { AnchorMatcher, translateBlock, type Alignment } from "../../../src/unlearn/whp/translate.js";
 import { FileFormatError, InputError } from "../../../src/errors.js";

@@ -16,10 +16,10 @@
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { Model } from "../engine/model.js";
-import type { GenerateOptions, ScoringModel } from "../eval/engine-port.js";
-import { FileFormatError, InputError } from "../errors.js";
-import { combineGeneric } from "./whp/labels.js";
+import { Model } from "../../engine/model.js";
+import type { GenerateOptions, ScoringModel } from "../../eval/engine-port.js";
+import { FileFormatError, InputError } from "../../errors.js";
+import { combineGeneric } from "../maths/generic-logits.js";
 
 /** What `whp-logits.json` holds. */
 export interface WhpLogitsDescriptor {

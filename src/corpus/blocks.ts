@@ -3,7 +3,7 @@
  * directories, and fixed-length token blocks for training, tokenized with the model's own tokenizer.
  */
 import { InputError } from "../errors.js";
-import { readCorpus, type CorpusText } from "../tokenizer/corpus.js";
+import { readCorpus, type CorpusText } from "./read.js";
 import { SeededRandom } from "../util/random.js";
 
 /** Tokenizes a fragment (no BOS, no added prefix space), as the model's tokenizer does. */

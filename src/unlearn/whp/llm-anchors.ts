@@ -7,9 +7,9 @@
  * So does an endpoint that never answers with JSON: its "no terms" would otherwise pass for a
  * finding.
  */
-import { ServiceError } from "../errors.js";
-import { ChatClient, type ChatClientDeps, type ChatMessage } from "../llm/chat.js";
-import { validateDictionary, mergeDictionaries, type AnchorDictionary, type AnchorEntry } from "./whp/dictionary.js";
+import { ServiceError } from "../../errors.js";
+import { ChatClient, type ChatClientDeps, type ChatMessage } from "../../llm/chat.js";
+import { validateDictionary, mergeDictionaries, type AnchorDictionary, type AnchorEntry } from "./dictionary.js";
 
 export interface LlmAnchorOptions {
   baseUrl: string;

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { FileFormatError } from "../../src/errors.js";
-import { decodeBlocks, encodeBlock } from "../../src/unlearn/label-store.js";
+import { FileFormatError } from "../../../src/errors.js";
+import { decodeBlocks, encodeBlock } from "../../../src/unlearn/whp/labels-file.js";
 
 test("a block whose labels record covers fewer positions than its tokens is refused", () => {
   const bytes = encodeBlock({ tokens: Int32Array.of(5, 6, 7), labels: { target: Int32Array.of(-1, 9, -1), weight: Float32Array.of(0, 1, 0) } });

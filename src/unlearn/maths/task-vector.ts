@@ -4,10 +4,10 @@
  *   θ_unlearned = θ_base − β·(θ_reinforced − θ_base),
  * tensor by tensor. The base model's metadata and tensor types are kept.
  */
-import { InputError, UnsupportedModelError } from "../errors.js";
-import { readGguf, readTensorF32 } from "../gguf/read.js";
-import { GgmlType, type GgufTensorInput } from "../gguf/types.js";
-import { writeGguf } from "../gguf/write.js";
+import { InputError, UnsupportedModelError } from "../../errors.js";
+import { readGguf, readTensorF32 } from "../../gguf/read.js";
+import { GgmlType, type GgufTensorInput } from "../../gguf/types.js";
+import { writeGguf } from "../../gguf/write.js";
 
 /** θ_base − β·(θ_reinforced − θ_base) element by element, into a new array. */
 export function negateTaskVector(base: Float32Array, reinforced: Float32Array, beta: number): Float32Array {
