@@ -1,4 +1,5 @@
-// Shared pieces of lethe's native addon: backend loading, logging capture and the async job base.
+// Shared pieces of lethe's native addon: backend loading, logging capture (declared in backend.h,
+// which needs no N-API) and the async job base.
 // The addon stays thin: TypeScript validates inputs and owns policy; C++ holds handles and runs loops.
 #pragma once
 
@@ -9,23 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "ggml-backend.h"
+#include "backend.h"
 #include "ggml.h"
 
 namespace lethe {
-
-// Loads the ggml backends once (ggml_backend_load_all_from_path picks the best CPU variant).
-void ensure_backends(const std::string& bins_dir);
-// The file name of the libggml-cpu-*.so variant that got loaded, e.g. "libggml-cpu-zen4.so".
-std::string loaded_cpu_variant();
-// A CPU backend with `threads` threads for lethe's own graphs.
-ggml_backend_t new_cpu_backend(int threads);
-void set_backend_threads(ggml_backend_t backend, int threads);
-
-// The last error-level messages ggml/llama.cpp logged, so failures can say why.
-std::string last_native_error();
-void clear_native_error();
-void set_native_log_verbose(bool verbose);
 
 // Throws a JS Error whose message starts with a stable code TS maps to a typed error class.
 [[noreturn]] void throw_js(Napi::Env env, const std::string& code, const std::string& message);

@@ -42,9 +42,10 @@ try {
 const buildDir = join(root, "build");
 const srcDir = join(buildDir, "llama-src");
 const out = join(buildDir, "lethe.node");
-const sources = ["native/addon.cc", "native/infer.cc", "native/trainer.cc"].map((s) => join(root, s));
+const sources = ["native/addon.cc", "native/infer.cc", "native/trainer.cc", "native/trainer-core.cc"].map((s) => join(root, s));
+const headers = ["native/common.h", "native/backend.h", "native/trainer-core.h"].map((s) => join(root, s));
 
-const newest = Math.max(...sources.concat([join(root, "native/common.h")]).map((s) => statSync(s).mtimeMs));
+const newest = Math.max(...sources.concat(headers).map((s) => statSync(s).mtimeMs));
 if (!force && existsSync(out) && statSync(out).mtimeMs > newest) {
   process.exit(0);
 }

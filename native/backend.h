@@ -1,0 +1,24 @@
+// The half of lethe's native helpers that needs no N-API: backend loading and the captured log,
+// so that the trainer core can use them without napi.h. Defined in addon.cc.
+#pragma once
+
+#include <string>
+
+#include "ggml-backend.h"
+
+namespace lethe {
+
+// Loads the ggml backends once (ggml_backend_load_all_from_path picks the best CPU variant).
+void ensure_backends(const std::string& bins_dir);
+// The file name of the libggml-cpu-*.so variant that got loaded, e.g. "libggml-cpu-zen4.so".
+std::string loaded_cpu_variant();
+// A CPU backend with `threads` threads for lethe's own graphs.
+ggml_backend_t new_cpu_backend(int threads);
+void set_backend_threads(ggml_backend_t backend, int threads);
+
+// The last error-level messages ggml/llama.cpp logged, so failures can say why.
+std::string last_native_error();
+void clear_native_error();
+void set_native_log_verbose(bool verbose);
+
+}  // namespace lethe
