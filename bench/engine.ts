@@ -62,7 +62,7 @@ async function runSize(name: string, steps: number, threads: number, workDir: st
   const path = makeTinyModel(workDir, overrides);
   const config: LlamaConfig = { ...TINY_LLAMA_CONFIG, ...overrides };
 
-  const trainer = Trainer.load(path, { threads });
+  const trainer = await Trainer.load(path, { threads });
   const batch = nextTokenBatch(Array.from({ length: B }, (_, i) => randomSeq(T, config.nVocab, i + 1)));
   await trainer.step(batch, { lr: 1e-4 }); // warm-up: graph build and allocation
   let t0 = performance.now();
@@ -71,7 +71,7 @@ async function runSize(name: string, steps: number, threads: number, workDir: st
   const params = trainer.info.nParams;
   await trainer.dispose();
 
-  const model = Model.load(path, { threads, contextLength: B * T, maxSequences: B });
+  const model = await Model.load(path, { threads, contextLength: B * T, maxSequences: B });
   const seqs = Array.from({ length: B }, (_, i) => randomSeq(T, config.nVocab, 100 + i));
   await model.logits(seqs);
   t0 = performance.now();

@@ -113,7 +113,7 @@ async function modelFile(id: string): Promise<string> {
 
 /** One measurement, in this (child) process. */
 async function measure(path: string, mode: "full" | "lora"): Promise<Measurement> {
-  const trainer = Trainer.load(path, { threads, ...(mode === "lora" ? { lora: { rank } } : {}) });
+  const trainer = await Trainer.load(path, { threads, ...(mode === "lora" ? { lora: { rank } } : {}) });
   const tokens = Array.from({ length: T }, (_, i) => 258 + ((i * 7919) % 1000));
   const batch = nextTokenBatch([tokens]);
   // --steps 0 times the first step alone, graph build and allocation included (for the 8B shape,

@@ -31,7 +31,7 @@ const { values } = parseArgs({
 
 const modelPath = values.model ?? (await microTestbed()).basePath;
 const limit = Number(values.limit);
-const model = EngineScoringModel.open(modelPath, { threads: Number(values.threads) });
+const model = await EngineScoringModel.open(modelPath, { threads: Number(values.threads) });
 const started = performance.now();
 let lastShown = 0;
 const result = await runUtility(model, {

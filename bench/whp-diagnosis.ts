@@ -222,7 +222,7 @@ async function score(model: EngineScoringModel, sample: HeldOutSample): Promise<
 
 /** Opens a model file, scores the sample and frees the model. */
 async function scoreFile(path: string, name: string, sample: HeldOutSample): Promise<Float32Array> {
-  const model = EngineScoringModel.open(path, { threads, name });
+  const model = await EngineScoringModel.open(path, { threads, name });
   try {
     return await score(model, sample);
   } finally {
@@ -280,7 +280,7 @@ const sweep = readSweep(values.sweep!, testbedName);
 const names = variantNames(values.variants, sweep);
 
 log(`${testbedName}: tokenizing the held-out retain text and counting the retain corpus`);
-const base = EngineScoringModel.open(files.base, { threads, name: "base" });
+const base = await EngineScoringModel.open(files.base, { threads, name: "base" });
 const block = Math.min(values.block === undefined ? base.contextLength : positiveInteger("block", values.block), base.contextLength);
 const textOf = tokenTexts(base);
 const sample = heldOutSample(base, readDocuments(files.heldOutRetain), block, textOf);

@@ -301,110 +301,137 @@ export function wantsHelp(argv: readonly string[]): boolean {
  */
 export function parseArgs<const S extends CommandSpec>(spec: S, argv: readonly string[]): ParseResult<S> {
   const table = optionTable(spec);
-  const byFlag = new Map(table.map((r) => [r.flag, r]));
-  const byAlias = new Map(table.filter((r) => r.spec.alias !== undefined).map((r) => [r.spec.alias as string, r]));
-  const values = new Map<string, unknown>();
-  const positionals: string[] = [];
+  const { values, positionals } = scanArgv(spec, table, argv);
+  const result = optionValues(table, values);
+  assignPositionals(spec, positionals, result);
+  return splitGlobals<S>(result);
+}
 
-  // Stores the value of a non-boolean option (switches are handled by `consume`).
-  const assign = (r: Resolved, text: string, shown: string) => {
-    switch (r.spec.type) {
-      case "number":
-        values.set(r.key, parseNumber(text, r.spec, shown));
-        return;
-      case "string":
-        checkChoice(text, r.spec.choices, shown);
-        values.set(r.key, text);
-        return;
-      case "string[]": {
-        const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
-        for (const item of items) checkChoice(item, r.spec.choices, shown);
-        values.set(r.key, [...((values.get(r.key) as string[] | undefined) ?? []), ...items]);
-        return;
-      }
-    }
+/** A command line being read left to right: the options given so far and the positional arguments. */
+interface Scan {
+  readonly spec: CommandSpec;
+  readonly argv: readonly string[];
+  readonly byFlag: Map<string, Resolved>;
+  readonly byAlias: Map<string, Resolved>;
+  readonly values: Map<string, unknown>;
+  readonly positionals: string[];
+  /** The token being read; an option that takes the next token as its value moves it on. */
+  i: number;
+}
+
+function scanArgv(spec: CommandSpec, table: readonly Resolved[], argv: readonly string[]): Scan {
+  const scan: Scan = {
+    spec,
+    argv,
+    byFlag: new Map(table.map((r) => [r.flag, r])),
+    byAlias: new Map(table.filter((r) => r.spec.alias !== undefined).map((r) => [r.spec.alias as string, r])),
+    values: new Map(),
+    positionals: [],
+    i: 0,
   };
-
-  // Takes the option's value from `inline` or, for non-booleans, from the next token.
-  let i = 0;
-  const consume = (r: Resolved, inline: string | undefined, shown: string) => {
-    if (r.spec.type === "boolean") {
-      values.set(r.key, inline === undefined ? true : parseBoolean(inline, shown));
-      return;
-    }
-    if (inline !== undefined) {
-      assign(r, inline, shown);
-      return;
-    }
-    const next = argv[i + 1];
-    if (next === undefined || (next.startsWith("-") && next !== "-" && !isNegativeNumber(next))) {
-      const placeholder = r.spec.placeholder ?? (r.spec.type === "number" ? "N" : "VALUE");
-      const dash = next !== undefined && shown.startsWith("--") ? `, or ${shown}=${placeholder} for a value starting with -` : "";
-      throw new UsageError(`option ${shown} needs a value`, `give it as ${shown} ${placeholder}${dash}`);
-    }
-    i++;
-    assign(r, next, shown);
-  };
-
-  for (; i < argv.length; i++) {
-    const token = argv[i];
+  for (; scan.i < argv.length; scan.i++) {
+    const token = argv[scan.i];
     if (token === "--") {
-      positionals.push(...argv.slice(i + 1));
+      scan.positionals.push(...argv.slice(scan.i + 1));
       break;
     }
-    if (token.startsWith("--")) {
-      const body = token.slice(2);
-      const eq = body.indexOf("=");
-      const name = eq >= 0 ? body.slice(0, eq) : body;
-      const inline = eq >= 0 ? body.slice(eq + 1) : undefined;
-      const r = byFlag.get(name);
-      if (r !== undefined) {
-        consume(r, inline, `--${name}`);
-        continue;
-      }
-      const negated = name.startsWith("no-") ? byFlag.get(name.slice(3)) : undefined;
-      if (negated !== undefined && negated.spec.type === "boolean") {
-        if (inline !== undefined) {
-          throw new UsageError(`--${name} takes no value, got "${inline}"`, `write --${name} alone`);
-        }
-        values.set(negated.key, false);
-        continue;
-      }
-      const near = suggest(name, [...byFlag.keys()]);
-      throw new UsageError(
-        `unknown option --${name}${near ? `; did you mean --${near}?` : ""}`,
-        near ? `use --${near}, or ${helpHint(spec)}` : helpHint(spec),
-      );
-    }
-    if (token.startsWith("-") && token !== "-" && !isNegativeNumber(token)) {
-      const body = token.slice(1);
-      const first = byAlias.get(body[0]);
-      if (first === undefined) {
-        throw new UsageError(`unknown option -${body[0]}`, helpHint(spec));
-      }
-      if (body.length === 1) {
-        consume(first, undefined, `-${body}`);
-      } else if (body[1] === "=") {
-        consume(first, body.slice(2), `-${body[0]}`);
-      } else if (first.spec.type !== "boolean") {
-        assign(first, body.slice(1), `-${body[0]}`);
-      } else {
-        for (const letter of body) {
-          const r = byAlias.get(letter);
-          if (r === undefined || r.spec.type !== "boolean") {
-            throw new UsageError(
-              `-${letter} in ${token} is not a switch`,
-              `give -${letter} separately, or ${helpHint(spec)}`,
-            );
-          }
-          values.set(r.key, true);
-        }
-      }
-      continue;
-    }
-    positionals.push(token);
+    if (token.startsWith("--")) readLongOption(scan, token.slice(2));
+    else if (token.startsWith("-") && token !== "-" && !isNegativeNumber(token)) readShortOptions(scan, token);
+    else scan.positionals.push(token);
   }
+  return scan;
+}
 
+/** `--name`, `--name=value` or `--no-name`; `body` is the token without its dashes. */
+function readLongOption(scan: Scan, body: string): void {
+  const eq = body.indexOf("=");
+  const name = eq >= 0 ? body.slice(0, eq) : body;
+  const inline = eq >= 0 ? body.slice(eq + 1) : undefined;
+  const r = scan.byFlag.get(name);
+  if (r !== undefined) {
+    consume(scan, r, inline, `--${name}`);
+    return;
+  }
+  const negated = name.startsWith("no-") ? scan.byFlag.get(name.slice(3)) : undefined;
+  if (negated !== undefined && negated.spec.type === "boolean") {
+    if (inline !== undefined) {
+      throw new UsageError(`--${name} takes no value, got "${inline}"`, `write --${name} alone`);
+    }
+    scan.values.set(negated.key, false);
+    return;
+  }
+  const near = suggest(name, [...scan.byFlag.keys()]);
+  throw new UsageError(
+    `unknown option --${name}${near ? `; did you mean --${near}?` : ""}`,
+    near ? `use --${near}, or ${helpHint(scan.spec)}` : helpHint(scan.spec),
+  );
+}
+
+/** `-a`, `-a value`, `-a=value`, `-avalue`, or a bundle of switches `-abc`. */
+function readShortOptions(scan: Scan, token: string): void {
+  const body = token.slice(1);
+  const first = scan.byAlias.get(body[0]);
+  if (first === undefined) {
+    throw new UsageError(`unknown option -${body[0]}`, helpHint(scan.spec));
+  }
+  if (body.length === 1) {
+    consume(scan, first, undefined, `-${body}`);
+  } else if (body[1] === "=") {
+    consume(scan, first, body.slice(2), `-${body[0]}`);
+  } else if (first.spec.type !== "boolean") {
+    assign(scan.values, first, body.slice(1), `-${body[0]}`);
+  } else {
+    for (const letter of body) {
+      const r = scan.byAlias.get(letter);
+      if (r === undefined || r.spec.type !== "boolean") {
+        throw new UsageError(`-${letter} in ${token} is not a switch`, `give -${letter} separately, or ${helpHint(scan.spec)}`);
+      }
+      scan.values.set(r.key, true);
+    }
+  }
+}
+
+/** Takes the option's value from `inline` or, for non-booleans, from the next token. */
+function consume(scan: Scan, r: Resolved, inline: string | undefined, shown: string): void {
+  if (r.spec.type === "boolean") {
+    scan.values.set(r.key, inline === undefined ? true : parseBoolean(inline, shown));
+    return;
+  }
+  if (inline !== undefined) {
+    assign(scan.values, r, inline, shown);
+    return;
+  }
+  const next = scan.argv[scan.i + 1];
+  if (next === undefined || (next.startsWith("-") && next !== "-" && !isNegativeNumber(next))) {
+    const placeholder = r.spec.placeholder ?? (r.spec.type === "number" ? "N" : "VALUE");
+    const dash = next !== undefined && shown.startsWith("--") ? `, or ${shown}=${placeholder} for a value starting with -` : "";
+    throw new UsageError(`option ${shown} needs a value`, `give it as ${shown} ${placeholder}${dash}`);
+  }
+  scan.i++;
+  assign(scan.values, r, next, shown);
+}
+
+/** Stores the value of a non-boolean option (switches are handled by `consume`). */
+function assign(values: Map<string, unknown>, r: Resolved, text: string, shown: string): void {
+  switch (r.spec.type) {
+    case "number":
+      values.set(r.key, parseNumber(text, r.spec, shown));
+      return;
+    case "string":
+      checkChoice(text, r.spec.choices, shown);
+      values.set(r.key, text);
+      return;
+    case "string[]": {
+      const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+      for (const item of items) checkChoice(item, r.spec.choices, shown);
+      values.set(r.key, [...((values.get(r.key) as string[] | undefined) ?? []), ...items]);
+      return;
+    }
+  }
+}
+
+/** Every option's value: the one given, else its default; a required option must have been given. */
+function optionValues(table: readonly Resolved[], values: ReadonlyMap<string, unknown>): Record<string, unknown> {
   const result: Record<string, unknown> = {};
   for (const r of table) {
     if (values.has(r.key)) {
@@ -422,7 +449,11 @@ export function parseArgs<const S extends CommandSpec>(spec: S, argv: readonly s
       result[r.key] = undefined;
     }
   }
+  return result;
+}
 
+/** Matches the positional arguments to the spec's, in order, into `result`; none may be left over. */
+function assignPositionals(spec: CommandSpec, positionals: readonly string[], result: Record<string, unknown>): void {
   const specs = spec.positionals ?? [];
   let next = 0;
   for (const p of specs) {
@@ -456,7 +487,10 @@ export function parseArgs<const S extends CommandSpec>(spec: S, argv: readonly s
       `remove it, or quote an option value that contains spaces`,
     );
   }
+}
 
+/** Moves the global options out of `result`, which leaves the command's own arguments. */
+function splitGlobals<S extends CommandSpec>(result: Record<string, unknown>): ParseResult<S> {
   const globals: GlobalOptions = {
     json: result.json as boolean,
     quiet: result.quiet as boolean,

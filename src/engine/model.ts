@@ -108,8 +108,11 @@ export class Model extends NativeResource<NativeLlamaModel> {
     this.info = info;
   }
 
-  /** Loads a GGUF model for inference. */
-  static load(path: string, options: LoadModelOptions = {}): Model {
+  /**
+   * Loads a GGUF model for inference. Free it with `dispose()`, or hold it with
+   * `await using model = await Model.load(path)`.
+   */
+  static async load(path: string, options: LoadModelOptions = {}): Promise<Model> {
     const file = inspectModelFile(path);
     const arch = file.metadata.get("general.architecture");
     if (!arch || arch.type !== "string") {
@@ -282,6 +285,7 @@ function resolveAdapter(lora: NonNullable<LoadModelOptions["lora"]>, base: GgufF
   return { ...inspectLoraAdapter(path, base), scale };
 }
 
-export function loadModel(path: string, options?: LoadModelOptions): Model {
+/** {@link Model.load} as a function, the way node-llama-cpp's factories read. */
+export function loadModel(path: string, options?: LoadModelOptions): Promise<Model> {
   return Model.load(path, options);
 }

@@ -11,7 +11,7 @@ interface NativeHandle {
   dispose(): void;
 }
 
-export abstract class NativeResource<H extends NativeHandle> {
+export abstract class NativeResource<H extends NativeHandle> implements AsyncDisposable {
   private handle: H | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private epoch = 0;
@@ -37,6 +37,11 @@ export abstract class NativeResource<H extends NativeHandle> {
     await this.tail;
     this.handle?.dispose();
     this.handle = undefined;
+  }
+
+  /** `await using model = await Model.load(...)` frees the model at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
   }
 
   protected open(): H {

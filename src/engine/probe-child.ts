@@ -14,7 +14,7 @@ import { binsDir, native, translateNativeError } from "./native.js";
 const TEXT = "The probe reads a line: \u00e9, \u4e16, \ud83d\ude00.\n";
 
 async function checked(path: string): Promise<void> {
-  const model = Model.load(path, { threads: 1, generationThreads: 1, contextLength: 32, maxSequences: 1, packTokens: 32 });
+  const model = await Model.load(path, { threads: 1, generationThreads: 1, contextLength: 32, maxSequences: 1, packTokens: 32 });
   try {
     const ids = model.tokenize(TEXT).slice(0, 16);
     await model.tokenLogprobs([ids]);

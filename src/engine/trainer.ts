@@ -83,7 +83,7 @@ export function resolveLora(lora: LoraOptions): Required<Omit<LoraOptions, "adap
  * The most positions one loss gather may hold for a vocabulary of `nVocab`: the gather reads the
  * probabilities at flat int32 indices (position within the chunk) · vocabulary + target, which
  * must stay below 2^31. Larger micro-batches are gathered in chunks of this many positions
- * (native/trainer.cc, EnsureGraph).
+ * (native/trainer-core.cc, EnsureGraph).
  */
 export function maxGatherPositions(nVocab: number): number {
   return Math.floor(2 ** 31 / nVocab);
@@ -167,7 +167,7 @@ export class Trainer extends NativeResource<NativeTrainer> {
    * Loads a GGUF model for training: every tensor as F32, or with `lora` the base frozen in its
    * file's types and only the adapter's pairs trainable.
    */
-  static load(path: string, options: TrainerOptions = {}): Trainer {
+  static async load(path: string, options: TrainerOptions = {}): Promise<Trainer> {
     inspectModelFile(path);
     const { gatherPositions } = options;
     const lora = options.lora ? resolveLora(options.lora) : undefined;
@@ -369,7 +369,7 @@ function checkIds(ids: Int32Array, nVocab: number, what: string): void {
   }
 }
 
-/** The architectures lethe's training graph builds (native/trainer.cc); inference takes more. */
+/** The architectures lethe's training graph builds (native/trainer-core.cc); inference takes more. */
 export const TRAINABLE_ARCHITECTURES: readonly string[] = ["llama", "qwen2"];
 
 /**
@@ -398,7 +398,7 @@ export async function mergeLoraAdapter(
   options: { dtype: "f32" | "source"; threads?: number },
 ): Promise<LoraAdapterInfo> {
   const adapter = inspectLoraAdapter(adapterPath, inspectModelFile(basePath));
-  const trainer = Trainer.load(basePath, {
+  const trainer = await Trainer.load(basePath, {
     threads: options.threads,
     lora: { rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets as LoraTarget[], adapter: adapterPath },
   });
@@ -411,6 +411,6 @@ export async function mergeLoraAdapter(
 }
 
 /** Loads a GGUF model for training (see {@link Trainer.load}). */
-export function loadTrainer(path: string, options?: TrainerOptions): Trainer {
+export function loadTrainer(path: string, options?: TrainerOptions): Promise<Trainer> {
   return Trainer.load(path, options);
 }

@@ -43,12 +43,12 @@ export class EngineScoringModel implements ScoringModel {
    * up to 256 but decodes at most the requested count per call, so both the advertised context and
    * the packing of short sequences stay within it.
    */
-  static open(path: string, opts: EngineScoringModelOptions = {}): EngineScoringModel {
+  static async open(path: string, opts: EngineScoringModelOptions = {}): Promise<EngineScoringModel> {
     const file = inspectModelFile(path);
     const arch = file.metadata.get("general.architecture")?.value;
     const trained = file.metadata.get(`${String(arch)}.context_length`)?.value;
     const contextLength = opts.contextLength ?? Math.min(typeof trained === "number" ? trained : 2048, 4096);
-    const model = Model.load(path, {
+    const model = await Model.load(path, {
       threads: opts.threads,
       contextLength,
       maxSequences: opts.maxSequences,

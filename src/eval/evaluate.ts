@@ -8,7 +8,7 @@ import { basename, dirname } from "node:path";
 
 import { InputError, type LetheError } from "../errors.js";
 import type { ProbeResult } from "../engine/probe.js";
-import type { ScoringModel } from "./engine-port.js";
+import type { DisposableScoringModel, ScoringModel } from "./engine-port.js";
 import type { EvalData } from "./eval-data.js";
 import { limitEvalData } from "./eval-data.js";
 import { runFamiliarityCompletion, type FamiliarityCompletionDetails } from "./familiarity-completion.js";
@@ -34,9 +34,6 @@ export { DEFAULT_SUITES, GOLD_RELATIVE_METRICS, SUITES, type SuiteName };
 
 /** Why a model is in the evaluation (the report's roles, base/unlearned/gold, are ReportRole). */
 export type EvalRole = "model" | "compare" | "gold";
-
-/** A model as the port sees it, plus a way to free it. */
-export type LoadedModel = ScoringModel & { dispose(): Promise<void> | void };
 
 /** Generation and probe settings; every model gets the same. */
 export interface EvalSettings {
@@ -103,7 +100,7 @@ export interface EvaluateOptions {
   signal?: AbortSignal;
   onEvent?: (event: EvalEvent) => void;
   /** Opens a model file; default the llama.cpp engine. Tests substitute fakes. */
-  openModel?: (path: string, name: string, role?: EvalRole) => Promise<LoadedModel> | LoadedModel;
+  openModel?: (path: string, name: string, role?: EvalRole) => Promise<DisposableScoringModel> | DisposableScoringModel;
   /**
    * With more than one model, checks each file in a child process before any work, so that a model
    * llama.cpp aborts on is reported in `failed` instead of ending the run; a typed error (a file
@@ -228,7 +225,7 @@ async function probeEngineModel(path: string, signal: AbortSignal | undefined): 
   return probeModelFile(path, { signal });
 }
 
-async function openEngineModel(path: string, name: string, threads: number | undefined, lora?: string): Promise<LoadedModel> {
+async function openEngineModel(path: string, name: string, threads: number | undefined, lora?: string): Promise<DisposableScoringModel> {
   const { EngineScoringModel } = await import("./engine-model.js");
   return EngineScoringModel.open(path, { threads, name, ...(lora ? { lora } : {}) });
 }
@@ -253,84 +250,16 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
   const settings: EvalSettings = { ...DEFAULT_SETTINGS, ...options.settings };
   const data = limitEvalData(options.data, options.limit);
   const warnings = new WarningLog();
-  for (const [name, items] of Object.entries({
-    "familiarity prompt": data.completionPrompts,
-    "familiarity-probability prompt": data.probabilityPrompts,
-    "VerbMem": data.verbatim,
-    "forget QA": data.forgetQa,
-    "retain QA": data.retainQa,
-    "judge term": data.terms,
-  })) {
-    if (items && items.length === 0) throw new InputError(`the ${name} set is empty`, `supply at least one ${name} item or leave the set out`);
-  }
+  checkSetsNotEmpty(data);
   let judge = options.judge;
   if (!judge && data.terms) judge = new TermJudge(data.terms);
-
-  let suites: SuiteName[];
-  if (options.suites) {
-    suites = SUITES.filter((s) => options.suites!.includes(s));
-    if (suites.length === 0) throw new InputError("no suite to run", `name one or more of: ${SUITES.join(", ")}`);
-    for (const s of suites) {
-      const reason = missingData(s, data, { benchmarkDir: options.benchmarkDir, judge });
-      if (reason) throw new InputError(`suite ${s} cannot run: ${reason}`, "supply its data or leave the suite out");
-    }
-  } else {
-    suites = DEFAULT_SUITES.filter((s) => {
-      const reason = missingData(s, data, { benchmarkDir: options.benchmarkDir, judge });
-      if (reason) warnings.add("suite skipped", `${s}: ${reason}`);
-      return !reason;
-    });
-    if (suites.length === 0) throw new InputError("none of the default suites has data to run on", "give --testbed, --prompts, --qa or --forget");
-  }
-
+  const suites = chooseSuites(options, data, judge, warnings);
   if (suites.includes("utility") && options.benchmarkDir) for (const t of options.tasks ?? []) findTask(t);
 
-  const paths = [...(options.gold ? [options.gold] : []), options.model, ...(options.compare ?? [])];
-  const names = modelNames(paths);
-  const roles: EvalRole[] = [...(options.gold ? ["gold" as const] : []), "model", ...(options.compare ?? []).map(() => "compare" as const)];
-  const loraOf = (role: EvalRole) => (role === "model" ? options.lora : undefined);
-  const open = options.openModel ?? ((path: string, name: string, role: EvalRole) => openEngineModel(path, name, options.threads, loraOf(role)));
-  const failed = await probeModels(paths, names, roles, options);
-  const evaluations: ModelEvaluation[] = [];
-  let goldAuc: number | undefined;
-
-  for (const [i, path] of paths.entries()) {
-    throwIfCancelled(options.signal, "the evaluation");
-    const name = names[i];
-    const role = roles[i];
-    if (failed.some((f) => f.path === path && f.role === role)) continue;
-    options.onEvent?.({ type: "model", model: name, role, path });
-    const model = await open(path, name, role);
-    const results: SuiteResult[] = [];
-    try {
-      if (settings.verbmemTokens === undefined && suites.includes("muse")) {
-        // Same VerbMem length for every model: decided by the first (gold or model) one loaded.
-        settings.verbmemTokens = Math.min(128, Math.floor(model.contextLength / 2));
-      }
-      const ctx: SuiteContext = { model, name, path, lora: loraOf(role), role, data, settings, judge, options, results, goldAuc };
-      for (const suite of suites) {
-        options.onEvent?.({ type: "suite", model: name, suite, status: "start" });
-        results.push(await runSuite(suite, ctx));
-        options.onEvent?.({ type: "suite", model: name, suite, status: "done" });
-      }
-    } finally {
-      await model.dispose();
-    }
-    if (role === "gold") {
-      const auc = results.find((r) => r.suite === "muse")?.metrics.mia_auc;
-      if (typeof auc === "number" && auc > 0) goldAuc = auc;
-      else if (suites.includes("muse")) warnings.add("PrivLeak not available", "the gold model has no usable MIA AUC");
-    }
-    const lora = loraOf(role);
-    evaluations.push({ name, path, ...(lora ? { lora } : {}), role, results, vsGold: {} });
-  }
-
-  const gold = evaluations.find((e) => e.role === "gold");
-  const failedGold = failed.find((f) => f.role === "gold");
-  if (failedGold) warnings.add("no gold model", `the gold model ${failedGold.name} could not be evaluated, so metrics relative to gold (vsGold, PrivLeak) are not available`);
-  else if (!gold) warnings.add("no gold model", "metrics relative to gold (vsGold, PrivLeak) are not available; give --gold");
-  const goldMetrics = gold ? flatMetrics(gold.results) : undefined;
-  for (const e of evaluations) e.vsGold = relativeToGold(flatMetrics(e.results), goldMetrics);
+  const lineup = modelLineup(options);
+  const failed = await probeModels(lineup.paths, lineup.names, lineup.roles, options);
+  const evaluations = await measureModels({ options, data, settings, judge, suites, warnings }, lineup, failed);
+  const gold = relateToGold(evaluations, failed, warnings);
 
   // The report lists the model under evaluation first, then the comparisons, then gold.
   const order: Record<EvalRole, number> = { model: 0, compare: 1, gold: 2 };
@@ -350,6 +279,137 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
     failed,
     warnings: warnings.list(),
   };
+}
+
+/** What every model of one evaluation is measured with. */
+interface EvalPlan {
+  options: EvaluateOptions;
+  data: EvalData;
+  /** Shared by all models; the first model loaded fixes `verbmemTokens` when it is unset. */
+  settings: EvalSettings;
+  judge: FamiliarityJudge | undefined;
+  suites: SuiteName[];
+  warnings: WarningLog;
+}
+
+/** The models in the order they are measured, with their display names and roles. */
+interface Lineup {
+  paths: string[];
+  names: string[];
+  roles: EvalRole[];
+}
+
+function checkSetsNotEmpty(data: EvalData): void {
+  for (const [name, items] of Object.entries({
+    "familiarity prompt": data.completionPrompts,
+    "familiarity-probability prompt": data.probabilityPrompts,
+    "VerbMem": data.verbatim,
+    "forget QA": data.forgetQa,
+    "retain QA": data.retainQa,
+    "judge term": data.terms,
+  })) {
+    if (items && items.length === 0) throw new InputError(`the ${name} set is empty`, `supply at least one ${name} item or leave the set out`);
+  }
+}
+
+/**
+ * The suites to run, in {@link SUITES} order. Named suites must have their data; without names,
+ * the default suites that lack data are skipped with a warning.
+ */
+function chooseSuites(options: EvaluateOptions, data: EvalData, judge: FamiliarityJudge | undefined, warnings: WarningLog): SuiteName[] {
+  if (options.suites) {
+    const suites = SUITES.filter((s) => options.suites!.includes(s));
+    if (suites.length === 0) throw new InputError("no suite to run", `name one or more of: ${SUITES.join(", ")}`);
+    for (const s of suites) {
+      const reason = missingData(s, data, { benchmarkDir: options.benchmarkDir, judge });
+      if (reason) throw new InputError(`suite ${s} cannot run: ${reason}`, "supply its data or leave the suite out");
+    }
+    return suites;
+  }
+  const suites = DEFAULT_SUITES.filter((s) => {
+    const reason = missingData(s, data, { benchmarkDir: options.benchmarkDir, judge });
+    if (reason) warnings.add("suite skipped", `${s}: ${reason}`);
+    return !reason;
+  });
+  if (suites.length === 0) throw new InputError("none of the default suites has data to run on", "give --testbed, --prompts, --qa or --forget");
+  return suites;
+}
+
+/** Gold first, so that PrivLeak of the others can use its AUC; then the model, then the comparisons. */
+function modelLineup(options: EvaluateOptions): Lineup {
+  const paths = [...(options.gold ? [options.gold] : []), options.model, ...(options.compare ?? [])];
+  const roles: EvalRole[] = [...(options.gold ? ["gold" as const] : []), "model", ...(options.compare ?? []).map(() => "compare" as const)];
+  return { paths, names: modelNames(paths), roles };
+}
+
+/** The LoRA adapter goes on the model under evaluation only. */
+function loraOf(options: EvaluateOptions, role: EvalRole): string | undefined {
+  return role === "model" ? options.lora : undefined;
+}
+
+/** Loads each model that passed its probe in turn, runs the suites on it and frees it. */
+async function measureModels(plan: EvalPlan, lineup: Lineup, failed: readonly FailedModel[]): Promise<ModelEvaluation[]> {
+  const { options } = plan;
+  const open = options.openModel ?? ((path: string, name: string, role: EvalRole) => openEngineModel(path, name, options.threads, loraOf(options, role)));
+  const evaluations: ModelEvaluation[] = [];
+  let goldAuc: number | undefined;
+  for (const [i, path] of lineup.paths.entries()) {
+    throwIfCancelled(options.signal, "the evaluation");
+    const name = lineup.names[i];
+    const role = lineup.roles[i];
+    if (failed.some((f) => f.path === path && f.role === role)) continue;
+    options.onEvent?.({ type: "model", model: name, role, path });
+    const model = await open(path, name, role);
+    const results = await runSuites(plan, { model, name, path, role, goldAuc });
+    if (role === "gold") goldAuc = goldMiaAuc(plan, results);
+    const lora = loraOf(options, role);
+    evaluations.push({ name, path, ...(lora ? { lora } : {}), role, results, vsGold: {} });
+  }
+  return evaluations;
+}
+
+/** Runs every suite on one loaded model, then frees it. */
+async function runSuites(
+  plan: EvalPlan,
+  loaded: { model: DisposableScoringModel; name: string; path: string; role: EvalRole; goldAuc: number | undefined },
+): Promise<SuiteResult[]> {
+  const { options, settings, suites } = plan;
+  const { model, name, path, role, goldAuc } = loaded;
+  const results: SuiteResult[] = [];
+  try {
+    if (settings.verbmemTokens === undefined && suites.includes("muse")) {
+      // Same VerbMem length for every model: decided by the first (gold or model) one loaded.
+      settings.verbmemTokens = Math.min(128, Math.floor(model.contextLength / 2));
+    }
+    const ctx: SuiteContext = { model, name, path, lora: loraOf(options, role), role, data: plan.data, settings, judge: plan.judge, options, results, goldAuc };
+    for (const suite of suites) {
+      options.onEvent?.({ type: "suite", model: name, suite, status: "start" });
+      results.push(await runSuite(suite, ctx));
+      options.onEvent?.({ type: "suite", model: name, suite, status: "done" });
+    }
+  } finally {
+    await model.dispose();
+  }
+  return results;
+}
+
+/** The gold model's MIA AUC, which PrivLeak of the others is relative to; undefined when unusable. */
+function goldMiaAuc(plan: EvalPlan, results: readonly SuiteResult[]): number | undefined {
+  const auc = results.find((r) => r.suite === "muse")?.metrics.mia_auc;
+  if (typeof auc === "number" && auc > 0) return auc;
+  if (plan.suites.includes("muse")) plan.warnings.add("PrivLeak not available", "the gold model has no usable MIA AUC");
+  return undefined;
+}
+
+/** Fills every model's vsGold and returns the gold model's evaluation, warning when there is none. */
+function relateToGold(evaluations: ModelEvaluation[], failed: readonly FailedModel[], warnings: WarningLog): ModelEvaluation | undefined {
+  const gold = evaluations.find((e) => e.role === "gold");
+  const failedGold = failed.find((f) => f.role === "gold");
+  if (failedGold) warnings.add("no gold model", `the gold model ${failedGold.name} could not be evaluated, so metrics relative to gold (vsGold, PrivLeak) are not available`);
+  else if (!gold) warnings.add("no gold model", "metrics relative to gold (vsGold, PrivLeak) are not available; give --gold");
+  const goldMetrics = gold ? flatMetrics(gold.results) : undefined;
+  for (const e of evaluations) e.vsGold = relativeToGold(flatMetrics(e.results), goldMetrics);
+  return gold;
 }
 
 /**
@@ -396,7 +456,7 @@ function countItems(data: EvalData): Record<string, number> {
 }
 
 interface SuiteContext {
-  model: LoadedModel;
+  model: DisposableScoringModel;
   name: string;
   path: string;
   lora: string | undefined;

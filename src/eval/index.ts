@@ -1,5 +1,5 @@
 /** Public API of lethe's evaluation: suites, metrics, judges, prompt sets and the engine port. */
-export type { ScoringModel, GenerateOptions } from "./engine-port.js";
+export type { ScoringModel, DisposableScoringModel, GenerateOptions } from "./engine-port.js";
 export { WarningLog, type SuiteResult, type SuiteRunOptions } from "./result.js";
 
 export { rougeL, rougeTokens, lcsLength, type RougeScore } from "./metrics/rouge.js";
@@ -56,7 +56,6 @@ export {
   type ModelEvaluation,
   type FailedModel,
   type EvalRole,
-  type LoadedModel,
   type SuiteName,
 } from "./evaluate.js";
 export { writeEvalReport, formatEvalMarkdown, formatMetric, markdownPathFor, metricRows } from "./eval-report.js";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 
 import type { Trainer as TrainerType } from "../engine/trainer.js";
 import { InputError } from "../errors.js";
-import { throwIfCancelled } from "./result.js";
+import { trainLoop } from "../training/loop.js";
 
 /** Settings of {@link relearn}. */
 export interface RelearnOptions {
@@ -89,7 +89,7 @@ export async function relearn(
       start = join(dir, "merged.gguf");
       await mergeLoraAdapter(modelPath, opts.lora, start, { dtype: "f32", threads: opts.threads });
     }
-    trainer = Trainer.load(start, { threads: opts.threads });
+    trainer = await Trainer.load(start, { threads: opts.threads });
   } catch (error) {
     cleanup();
     throw error;
@@ -102,14 +102,20 @@ export async function relearn(
     if (blocks.length === 0) throw new InputError("the relearning slice has no text to train on", "give longer forget-corpus passages");
     let lossStart = NaN;
     let lossEnd = NaN;
-    for (let step = 0; step < steps; step++) {
-      throwIfCancelled(opts.signal, "the relearning probe");
-      const batch = nextTokenBatch(blocksForStep(blocks.length, batchSize, step).map((i) => blocks[i]), T);
-      const r = await trainer.step(batch, { lr: opts.lr ?? 3e-4 });
-      if (step === 0) lossStart = r.loss;
-      lossEnd = r.loss;
-      opts.onProgress?.(step + 1, steps);
-    }
+    await trainLoop({
+      trainer,
+      from: 0,
+      steps,
+      what: "the relearning probe",
+      signal: opts.signal,
+      data: (step) => ({ batches: [nextTokenBatch(blocksForStep(blocks.length, batchSize, step).map((i) => blocks[i]), T)] }),
+      optimizer: () => ({ lr: opts.lr ?? 3e-4 }),
+      afterStep(done, r) {
+        if (done === 1) lossStart = r.loss;
+        lossEnd = r.loss;
+        opts.onProgress?.(done, steps);
+      },
+    });
     const path = join(dir, "relearned.gguf");
     await trainer.save(path);
     return { path, steps, lossStart, lossEnd, tokens: blocks.reduce((n, b) => n + b.length, 0), cleanup };

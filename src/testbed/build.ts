@@ -202,7 +202,7 @@ function writeEvalData(dir: string, spec: TestbedSpec, text: TestbedReport["text
 }
 
 async function measureModel(path: string, tok: BpeTokenizer, spec: TestbedSpec): Promise<{ report: ModelReport; completions: string[] }> {
-  const model = Model.load(path, { threads: spec.threads, contextLength: 512 });
+  const model = await Model.load(path, { threads: spec.threads, contextLength: 512 });
   try {
     const ctx = model.info.nCtxTrain;
     const ppl = async (docs: string[]) => {

@@ -90,51 +90,9 @@ export class BpeTokenizer {
     if (tokenTypes.length !== tokens.length) {
       throw invalid(`it lists ${tokens.length} tokens but ${tokenTypes.length} token types`);
     }
-    const idOf = new Map<string, number>();
-    const tokenBytes: Uint8Array[] = [];
-    const byteToId = new Int32Array(256).fill(-1);
-    tokens.forEach((token, id) => {
-      if (typeof token !== "string" || token === "") throw invalid(`token ${id} is not a non-empty string`);
-      if (idOf.has(token)) throw invalid(`token ${id} ${JSON.stringify(token)} duplicates token ${idOf.get(token)}`);
-      idOf.set(token, id);
-      if (tokenTypes[id] === TOKEN_TYPE_CONTROL) {
-        tokenBytes.push(utf8Encoder.encode(token));
-      } else if (tokenTypes[id] === TOKEN_TYPE_NORMAL) {
-        const bytes = tokenStringToBytes(token);
-        if (!bytes) throw invalid(`token ${id} ${JSON.stringify(token)} is not a byte-level BPE token`);
-        tokenBytes.push(bytes);
-        if (bytes.length === 1) byteToId[bytes[0]] = id;
-      } else {
-        throw invalid(
-          `token ${id} has token type ${JSON.stringify(tokenTypes[id])}; only normal (1) and control (3) are supported`,
-        );
-      }
-    });
-    const missingByte = byteToId.indexOf(-1);
-    if (missingByte >= 0) throw invalid(`no token stands for the byte 0x${missingByte.toString(16).padStart(2, "0")}`);
-
+    const { idOf, tokenBytes, byteToId } = indexTokens(tokens, tokenTypes, invalid);
     const vocabSize = tokens.length;
-    const mergeRank = new Map<number, number>();
-    const mergeResult = new Int32Array(merges.length).fill(-1);
-    merges.forEach((merge, rank) => {
-      // Split at the first space after the first character, as llama.cpp does.
-      const space = typeof merge === "string" ? merge.indexOf(" ", 1) : -1;
-      const left = space > 0 ? idOf.get(merge.slice(0, space)) : undefined;
-      const right = space > 0 ? idOf.get(merge.slice(space + 1)) : undefined;
-      const result = space > 0 ? idOf.get(merge.slice(0, space) + merge.slice(space + 1)) : undefined;
-      if (left === undefined || right === undefined || result === undefined) {
-        throw invalid(`merge ${rank} ${JSON.stringify(merge)} is not two tokens whose concatenation is a token`);
-      }
-      if (tokenTypes[left] !== TOKEN_TYPE_NORMAL || tokenTypes[right] !== TOKEN_TYPE_NORMAL) {
-        throw invalid(`merge ${rank} ${JSON.stringify(merge)} involves a special token`);
-      }
-      const key = left * vocabSize + right;
-      // A repeated pair keeps its first (best) rank, as in llama.cpp.
-      if (!mergeRank.has(key)) {
-        mergeRank.set(key, rank);
-        mergeResult[rank] = result;
-      }
-    });
+    const { mergeRank, mergeResult } = indexMerges(merges, idOf, tokenTypes, vocabSize, invalid);
 
     for (const [name, id] of [["BOS", data.bosId], ["EOS", data.eosId], ["padding", data.padId]] as const) {
       if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
@@ -416,6 +374,65 @@ export class BpeTokenizer {
     this.wordCache.set(word, result);
     return result;
   }
+}
+
+/** Per token its bytes, and the lookups from a token's string and from a single byte to its id. */
+function indexTokens(tokens: readonly string[], tokenTypes: readonly number[], invalid: (problem: string) => LetheError) {
+  const idOf = new Map<string, number>();
+  const tokenBytes: Uint8Array[] = [];
+  const byteToId = new Int32Array(256).fill(-1);
+  tokens.forEach((token, id) => {
+    if (typeof token !== "string" || token === "") throw invalid(`token ${id} is not a non-empty string`);
+    if (idOf.has(token)) throw invalid(`token ${id} ${JSON.stringify(token)} duplicates token ${idOf.get(token)}`);
+    idOf.set(token, id);
+    if (tokenTypes[id] === TOKEN_TYPE_CONTROL) {
+      tokenBytes.push(utf8Encoder.encode(token));
+    } else if (tokenTypes[id] === TOKEN_TYPE_NORMAL) {
+      const bytes = tokenStringToBytes(token);
+      if (!bytes) throw invalid(`token ${id} ${JSON.stringify(token)} is not a byte-level BPE token`);
+      tokenBytes.push(bytes);
+      if (bytes.length === 1) byteToId[bytes[0]] = id;
+    } else {
+      throw invalid(
+        `token ${id} has token type ${JSON.stringify(tokenTypes[id])}; only normal (1) and control (3) are supported`,
+      );
+    }
+  });
+  const missingByte = byteToId.indexOf(-1);
+  if (missingByte >= 0) throw invalid(`no token stands for the byte 0x${missingByte.toString(16).padStart(2, "0")}`);
+  return { idOf, tokenBytes, byteToId };
+}
+
+/** The merge table: rank by (left id * vocabSize + right id), and the merged token of each rank. */
+function indexMerges(
+  merges: readonly string[],
+  idOf: ReadonlyMap<string, number>,
+  tokenTypes: readonly number[],
+  vocabSize: number,
+  invalid: (problem: string) => LetheError,
+) {
+  const mergeRank = new Map<number, number>();
+  const mergeResult = new Int32Array(merges.length).fill(-1);
+  merges.forEach((merge, rank) => {
+    // Split at the first space after the first character, as llama.cpp does.
+    const space = typeof merge === "string" ? merge.indexOf(" ", 1) : -1;
+    const left = space > 0 ? idOf.get(merge.slice(0, space)) : undefined;
+    const right = space > 0 ? idOf.get(merge.slice(space + 1)) : undefined;
+    const result = space > 0 ? idOf.get(merge.slice(0, space) + merge.slice(space + 1)) : undefined;
+    if (left === undefined || right === undefined || result === undefined) {
+      throw invalid(`merge ${rank} ${JSON.stringify(merge)} is not two tokens whose concatenation is a token`);
+    }
+    if (tokenTypes[left] !== TOKEN_TYPE_NORMAL || tokenTypes[right] !== TOKEN_TYPE_NORMAL) {
+      throw invalid(`merge ${rank} ${JSON.stringify(merge)} involves a special token`);
+    }
+    const key = left * vocabSize + right;
+    // A repeated pair keeps its first (best) rank, as in llama.cpp.
+    if (!mergeRank.has(key)) {
+      mergeRank.set(key, rank);
+      mergeResult[rank] = result;
+    }
+  });
+  return { mergeRank, mergeResult };
 }
 
 /** Validated training options with their defaults filled in. */

@@ -5,7 +5,7 @@
  *
  *   model.gguf      the F32 weights (exact, so a resumed run continues bit for bit), or under
  *   adapter.gguf    LoRA the adapter's F32 pairs
- *   optimizer.bin   the AdamW moments: a JSON header line, then the F32 arrays in header order
+ *   optimizer.gguf  the AdamW moments (training/optimizer-state.ts, the same as pretraining's)
  *   state.json      the key of the run it belongs to, the step, the loss history and what the
  *                   method derived from the starting weights (NPO's reference log-likelihoods)
  *
@@ -14,9 +14,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { OptimizerState, Trainer } from "../engine/trainer.js";
+import type { Trainer } from "../engine/trainer.js";
+import { OPTIMIZER_FILE, writeOptimizerState } from "../training/optimizer-state.js";
 import type { ValidationPoint } from "./checkpoint-choice.js";
-import { FileFormatError } from "../errors.js";
 import type { RunDir } from "../run/run-dir.js";
 
 /** What a checkpoint records besides the weights and moments. */
@@ -39,45 +39,6 @@ function dirOf(runDir: RunDir, stage: string): string {
   return join(runDir.dir, CHECKPOINTS, stage);
 }
 
-/** Encodes AdamW state: `{"step", "tensors": [[name, length], ...]}\n` then m and v of each tensor. */
-export function encodeOptimizerState(state: OptimizerState): Buffer {
-  const names = Object.keys(state.moments).sort();
-  const header = JSON.stringify({ step: state.step, tensors: names.map((n) => [n, state.moments[n]![0].length]) }) + "\n";
-  const parts: Buffer[] = [Buffer.from(header, "utf8")];
-  for (const name of names) {
-    const [m, v] = state.moments[name]!;
-    parts.push(Buffer.from(m.buffer, m.byteOffset, m.byteLength), Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-  }
-  return Buffer.concat(parts);
-}
-
-/** Decodes {@link encodeOptimizerState}; `source` names the file in errors. */
-export function decodeOptimizerState(bytes: Buffer, source: string): OptimizerState {
-  const fix = `delete ${source} and rerun; training restarts from the stage's beginning`;
-  const newline = bytes.indexOf(10);
-  if (newline < 0) throw new FileFormatError(`${source} has no header line`, fix);
-  let header: { step: number; tensors: [string, number][] };
-  try {
-    header = JSON.parse(bytes.subarray(0, newline).toString("utf8"));
-  } catch (error) {
-    throw new FileFormatError(`${source} has a damaged header`, fix, { cause: error });
-  }
-  const moments: OptimizerState["moments"] = {};
-  let offset = newline + 1;
-  for (const [name, length] of header.tensors) {
-    const take = () => {
-      if (offset + length * 4 > bytes.length) throw new FileFormatError(`${source} is truncated`, fix);
-      const copy = new Float32Array(length);
-      new Uint8Array(copy.buffer).set(bytes.subarray(offset, offset + length * 4));
-      offset += length * 4;
-      return copy;
-    };
-    moments[name] = [take(), take()];
-  }
-  if (offset !== bytes.length) throw new FileFormatError(`${source} has ${bytes.length - offset} unexpected trailing bytes`, fix);
-  return { step: header.step, moments };
-}
-
 /** Writes a checkpoint of `trainer` after `state.step` steps, replacing the previous one. */
 export async function saveCheckpoint(runDir: RunDir, stage: string, trainer: Trainer, state: CheckpointState): Promise<void> {
   const final = dirOf(runDir, stage);
@@ -86,7 +47,7 @@ export async function saveCheckpoint(runDir: RunDir, stage: string, trainer: Tra
   mkdirSync(fresh, { recursive: true });
   if (trainer.info.lora) await trainer.saveAdapter(join(fresh, ADAPTER));
   else await trainer.save(join(fresh, MODEL), { dtype: "f32" });
-  writeFileSync(join(fresh, "optimizer.bin"), encodeOptimizerState(trainer.optimizerState()));
+  writeOptimizerState(join(fresh, OPTIMIZER_FILE), trainer.optimizerState());
   writeFileSync(join(fresh, "state.json"), JSON.stringify(state) + "\n");
   const old = `${final}.old`;
   rmSync(old, { recursive: true, force: true });
@@ -108,9 +69,10 @@ export function findCheckpoint(runDir: RunDir, stage: string, key: string): { mo
     } catch {
       continue;
     }
-    if (state.key !== key) continue;
+    // A checkpoint from before the moments were GGUF (optimizer.bin) cannot be resumed.
+    if (state.key !== key || !existsSync(join(dir, OPTIMIZER_FILE))) continue;
     const adapter = join(dir, ADAPTER);
-    return { modelPath: existsSync(adapter) ? adapter : join(dir, MODEL), optimizerPath: join(dir, "optimizer.bin"), state };
+    return { modelPath: existsSync(adapter) ? adapter : join(dir, MODEL), optimizerPath: join(dir, OPTIMIZER_FILE), state };
   }
   return undefined;
 }

@@ -1,19 +1,21 @@
 /**
- * The training loop every unlearning method shares: load a model into the trainer, take `steps`
- * AdamW steps on batches the method supplies, checkpoint regularly so a killed run resumes exactly,
- * and write the result with the base model's tensor types, or, under LoRA, as an adapter.
+ * Training as every unlearning method does it: load a model into the trainer, run the training
+ * loop (training/loop.ts) on batches the method supplies, checkpoint regularly so a killed run
+ * resumes exactly, and write the result with the base model's tensor types, or, under LoRA, as an
+ * adapter.
  */
-import { copyFileSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, renameSync, rmSync } from "node:fs";
 import { cosineSchedule } from "../engine/schedule.js";
 import { quantizeModel, modelFileType } from "../engine/quantize.js";
 import { Trainer, type LoraOptions, type WeightedBatch } from "../engine/trainer.js";
-import { CancelledError } from "../errors.js";
 import { readGguf, readTensorF32 } from "../gguf/read.js";
 import { GgmlType, type GgufTensorInput } from "../gguf/types.js";
 import { writeGguf } from "../gguf/write.js";
 import { hashConfig } from "../run/hash.js";
 import type { RunDir } from "../run/run-dir.js";
-import { decodeOptimizerState, findCheckpoint, keptModelPath, saveCheckpoint } from "./checkpoint.js";
+import { trainLoop } from "../training/loop.js";
+import { readOptimizerState } from "../training/optimizer-state.js";
+import { findCheckpoint, keptModelPath, saveCheckpoint } from "./checkpoint.js";
 import { chooseCheckpoint, isBetterCheckpoint, type ValidationPoint } from "./checkpoint-choice.js";
 import type { TrainSettings } from "./config.js";
 
@@ -96,8 +98,8 @@ export async function trainResumable(job: TrainJob): Promise<TrainResult> {
   const found = findCheckpoint(job.runDir, job.stage, key);
   const checkpoint = found && (!job.startState || found.state.startState !== undefined) ? found : undefined;
   const trainer = job.lora
-    ? Trainer.load(job.modelPath, { threads: job.threads, lora: { ...job.lora, ...(checkpoint ? { adapter: checkpoint.modelPath } : {}) } })
-    : Trainer.load(checkpoint?.modelPath ?? job.modelPath, { threads: job.threads, trainEmbeddings: job.trainEmbeddings ?? true });
+    ? await Trainer.load(job.modelPath, { threads: job.threads, lora: { ...job.lora, ...(checkpoint ? { adapter: checkpoint.modelPath } : {}) } })
+    : await Trainer.load(checkpoint?.modelPath ?? job.modelPath, { threads: job.threads, trainEmbeddings: job.trainEmbeddings ?? true });
   const write = (path: string) => (job.lora ? trainer.saveAdapter(path) : saveWithTypesOf(trainer, job.typesFrom, path));
   const losses: number[] = checkpoint ? [...checkpoint.state.losses] : [];
   const start = checkpoint?.state.step ?? 0;
@@ -114,7 +116,7 @@ export async function trainResumable(job: TrainJob): Promise<TrainResult> {
     }
   };
   try {
-    if (checkpoint) trainer.setOptimizerState(decodeOptimizerState(readFileSync(checkpoint.optimizerPath), checkpoint.optimizerPath));
+    if (checkpoint) trainer.setOptimizerState(readOptimizerState(checkpoint.optimizerPath));
     let startState: unknown;
     if (job.startState) {
       if (checkpoint) job.startState.restore((startState = checkpoint.state.startState));
@@ -123,24 +125,30 @@ export async function trainResumable(job: TrainJob): Promise<TrainResult> {
     const { lr, warmupSteps, weightDecay, clip } = job.settings;
     const schedule = cosineSchedule({ lr, warmupSteps: Math.min(warmupSteps, job.steps), totalSteps: job.steps });
     if (job.validation && start === 0) await validate(0);
-    for (let step = start; step < job.steps; step++) {
-      if (job.signal.aborted) throw new CancelledError(`the ${job.stage} stage`);
-      const { batches, normalizer } = await job.batches(step, trainer);
-      const result = await trainer.step(batches, { lr: schedule(step), weightDecay, clip, normalizer });
-      losses.push(result.loss);
-      const tokensPerStep = batches.reduce((n, b) => n + b.B * b.T, 0);
-      job.onProgress?.({ stage: job.stage, step: step + 1, steps: job.steps, loss: result.loss, tokensPerStep, resumedFrom: step === start && start > 0 ? start : undefined });
-      if (job.validation && ((step + 1) % job.validation.every === 0 || step + 1 === job.steps)) await validate(step + 1);
-      if ((step + 1) % job.checkpointEvery === 0 && step + 1 < job.steps) {
-        await saveCheckpoint(job.runDir, job.stage, trainer, {
-          key,
-          step: step + 1,
-          losses,
-          ...(job.validation ? { validation: points } : {}),
-          ...(job.startState ? { startState } : {}),
-        });
-      }
-    }
+    await trainLoop({
+      trainer,
+      from: start,
+      steps: job.steps,
+      what: `the ${job.stage} stage`,
+      signal: job.signal,
+      data: (step) => job.batches(step, trainer),
+      optimizer: (step) => ({ lr: schedule(step), weightDecay, clip }),
+      afterStep: async (done, result, { batches }) => {
+        losses.push(result.loss);
+        const tokensPerStep = batches.reduce((n, b) => n + b.B * b.T, 0);
+        job.onProgress?.({ stage: job.stage, step: done, steps: job.steps, loss: result.loss, tokensPerStep, resumedFrom: done === start + 1 && start > 0 ? start : undefined });
+        if (job.validation && (done % job.validation.every === 0 || done === job.steps)) await validate(done);
+        if (done % job.checkpointEvery === 0 && done < job.steps) {
+          await saveCheckpoint(job.runDir, job.stage, trainer, {
+            key,
+            step: done,
+            losses,
+            ...(job.validation ? { validation: points } : {}),
+            ...(job.startState ? { startState } : {}),
+          });
+        }
+      },
+    });
     if (job.validation) copyFileSync(keptPath, job.outPath);
     else await write(job.outPath);
   } finally {

@@ -182,7 +182,7 @@ async function prepare(options: UnlearnOptions): Promise<Prepared> {
   const forget = loadCorpus(forgetPaths, "forget");
   const retain = retainPaths.length > 0 ? loadCorpus(retainPaths, "retain") : [];
   const threads = options.threads ?? availableParallelism();
-  const tokenizer = Model.load(basePath, { threads, contextLength: 256, maxSequences: 1 });
+  const tokenizer = await Model.load(basePath, { threads, contextLength: 256, maxSequences: 1 });
   try {
     if (tokenizer.info.nCtxTrain < MIN_BLOCK_TOKENS) {
       throw new InputError(
@@ -262,7 +262,7 @@ function refuseIfTooBig(stages: PlannedStage[]): void {
  */
 async function measureSpeeds(p: Prepared): Promise<Speeds> {
   const block = p.tokenizer.tokenize(p.forget[0]!.text, { addBos: false }).slice(0, p.blockTokens);
-  const model = Model.load(p.basePath, { threads: p.threads, contextLength: Math.max(256, p.blockTokens), maxSequences: 1 });
+  const model = await Model.load(p.basePath, { threads: p.threads, contextLength: Math.max(256, p.blockTokens), maxSequences: 1 });
   let infer: number;
   try {
     await model.logits([block.slice(0, 8)]);
@@ -272,7 +272,7 @@ async function measureSpeeds(p: Prepared): Promise<Speeds> {
   } finally {
     await model.dispose();
   }
-  const trainer = Trainer.load(p.basePath, { threads: p.threads, lora: trainerLora(p.config) });
+  const trainer = await Trainer.load(p.basePath, { threads: p.threads, lora: trainerLora(p.config) });
   let train: number;
   try {
     // A full batch, as training runs it: per-step overheads matter for small models.

@@ -3,18 +3,17 @@
 // before any model is measured or any run directory is claimed.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { BAD_MODELS, makeBadModel } from "../fixtures/bad-models.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
+import { tempDir } from "../helpers/temp.js";
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "lethe.js");
-const dir = mkdtempSync(join(tmpdir(), "lethe-cli-bad-models-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("cli-bad-models");
 
 const good = makeTinyModel(dir);
 const forget = join(dir, "forget");

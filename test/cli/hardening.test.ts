@@ -2,14 +2,14 @@
 // written, dead or useless endpoints. Each is refused before any long work, with a clear message.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
 import { chatReply, deadBaseUrl, startChatServer } from "../llm/fake-chat-server.js";
 import { runLetheIn, unwritableFolder } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-cli-hardening-"));
+const dir = tempDir("cli-hardening");
 const model = makeTinyModel(dir);
 const forget = join(dir, "forget");
 mkdirSync(forget);

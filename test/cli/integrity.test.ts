@@ -3,13 +3,13 @@
 // reported as up to date.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
 import { runLetheIn } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-cli-integrity-"));
+const dir = tempDir("cli-integrity");
 const model = makeTinyModel(dir);
 const forget = join(dir, "forget");
 mkdirSync(forget);

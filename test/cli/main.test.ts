@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineCommand, type ParsedArgs } from "../../src/cli/args.js";
@@ -11,6 +10,7 @@ import { defaultRegistry, directoryRegistry, runCli, splitCommand, staticRegistr
 import { stripAnsi } from "../../src/cli/output.js";
 import { InputError } from "../../src/errors.js";
 import { memoryStream } from "./helpers.js";
+import { testTempDir } from "../helpers/temp.js";
 
 const greetSpec = defineCommand({
   name: "greet",
@@ -133,22 +133,18 @@ test("the real registry finds version, and --version runs it", async () => {
   assert.match(result.version, /^\d+\.\d+\.\d+/);
 });
 
-test("a directory registry skips _helpers and reports a file that is not a command", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "lethe-commands-"));
-  try {
-    writeFileSync(join(dir, "_shared.ts"), "export const x = 1;\n");
-    writeFileSync(join(dir, "broken.ts"), "export const spec = { name: 'other', summary: 's' };\nexport function run() {}\n");
-    const registry = directoryRegistry(dir, ".ts");
-    assert.deepEqual(await registry.names(), ["broken"]);
-    assert.equal(await registry.load("missing"), undefined);
-    await assert.rejects(registry.load("broken"), /does not export a command/);
-    const stdout = memoryStream();
-    const code = await runCli(["--help"], { stdout, stderr: memoryStream(), env: {}, cwd: "/" }, registry);
-    assert.equal(code, 0, "one broken command does not break --help");
-    assert.ok(stripAnsi(stdout.text()).includes("broken  (cannot load:"));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test("a directory registry skips _helpers and reports a file that is not a command", async (t) => {
+  const dir = testTempDir(t, "commands");
+  writeFileSync(join(dir, "_shared.ts"), "export const x = 1;\n");
+  writeFileSync(join(dir, "broken.ts"), "export const spec = { name: 'other', summary: 's' };\nexport function run() {}\n");
+  const registry = directoryRegistry(dir, ".ts");
+  assert.deepEqual(await registry.names(), ["broken"]);
+  assert.equal(await registry.load("missing"), undefined);
+  await assert.rejects(registry.load("broken"), /does not export a command/);
+  const stdout = memoryStream();
+  const code = await runCli(["--help"], { stdout, stderr: memoryStream(), env: {}, cwd: "/" }, registry);
+  assert.equal(code, 0, "one broken command does not break --help");
+  assert.ok(stripAnsi(stdout.text()).includes("broken  (cannot load:"));
 });
 
 test("bin/lethe.js runs from a dev checkout through tsx", () => {

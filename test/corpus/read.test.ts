@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { InputError } from "../../src/errors.js";
 import { readCorpus } from "../../src/corpus/read.js";
+import { tempDir } from "../helpers/temp.js";
 
-const root = mkdtempSync(join(tmpdir(), "lethe-corpus-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("corpus");
 
 function dir(name: string, files: Record<string, string | Uint8Array>): string {
   const base = join(root, name);

@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { containsTerm, copiedRun, normaliseSpace, readJsonLines, termMatcher, wordIndex, words } from "./text-checks.js";
+import { testTempDir } from "../helpers/temp.js";
 
 test("normaliseSpace joins wrapped lines", () => {
   assert.equal(normaliseSpace("  the Tin\n   Woodman\t"), "the Tin Woodman");
@@ -37,19 +37,15 @@ test("copiedRun finds a shared run regardless of case and punctuation", () => {
   assert.equal(copiedRun("fox jumping ran a", index, 4), null);
 });
 
-test("readJsonLines numbers lines and names a bad one", () => {
-  const dir = mkdtempSync(join(tmpdir(), "lethe-jsonl-"));
-  try {
-    const good = join(dir, "good.jsonl");
-    writeFileSync(good, '{"a": 1}\n{"a": 2}\n');
-    assert.deepEqual(readJsonLines(good), [
-      { line: 1, value: { a: 1 } },
-      { line: 2, value: { a: 2 } },
-    ]);
-    const bad = join(dir, "bad.jsonl");
-    writeFileSync(bad, '{"a": 1}\n\n{"a": 3}\n');
-    assert.throws(() => readJsonLines(bad), /bad\.jsonl line 2 is not valid JSON/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test("readJsonLines numbers lines and names a bad one", (t) => {
+  const dir = testTempDir(t, "jsonl");
+  const good = join(dir, "good.jsonl");
+  writeFileSync(good, '{"a": 1}\n{"a": 2}\n');
+  assert.deepEqual(readJsonLines(good), [
+    { line: 1, value: { a: 1 } },
+    { line: 2, value: { a: 2 } },
+  ]);
+  const bad = join(dir, "bad.jsonl");
+  writeFileSync(bad, '{"a": 1}\n\n{"a": 3}\n');
+  assert.throws(() => readJsonLines(bad), /bad\.jsonl line 2 is not valid JSON/);
 });

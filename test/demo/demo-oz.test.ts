@@ -2,12 +2,12 @@
 // and hand-written evaluation set, and the report. A tiny stand-in for the books keeps it fast;
 // the real run is `lethe demo --data ../shared/data`.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 
 import { ozEvalDir, runDemo } from "../../src/demo/demo.js";
+import { tempDir } from "../helpers/temp.js";
 
 const OZ_LINES = [
   "Dorothy lived in the midst of the great Kansas prairies, with Uncle Henry, who was a farmer, and Aunt Em.",
@@ -31,7 +31,7 @@ function book(lines: string[], paragraphs: number, seed: number): string {
 }
 
 test("demo --data runs the Oz testbed with the Oz dictionary and evaluation set", { timeout: 10 * 60 * 1000 }, async () => {
-  const root = mkdtempSync(join(tmpdir(), "lethe-demo-oz-"));
+  const root = tempDir("demo-oz");
   const data = join(root, "data");
   mkdirSync(join(data, "forget", "oz"), { recursive: true });
   mkdirSync(join(data, "retain"), { recursive: true });

@@ -1,13 +1,13 @@
 // The demo pipeline end to end at micro scale (testbed, WHP, eval, report), and its report in a
 // real browser. The full-size demo is the same code with the default scale.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { test } from "node:test";
 
 import { runDemo } from "../../src/demo/demo.js";
 import { openReport } from "../report/browser.js";
+import { tempDir } from "../helpers/temp.js";
 
 const MICRO = {
   saga: { seed: 3, nCharacters: 6, nHeldOutCharacters: 2, nHouses: 2, nPlaces: 3, nSpecies: 2, nSpells: 3, repetitions: 3, nFamiliarityPrompts: 30 },
@@ -19,7 +19,7 @@ const MICRO = {
 };
 
 test("the demo makes the base model forget the saga, measures all three models and writes a report", { timeout: 15 * 60 * 1000 }, async () => {
-  const runDir = mkdtempSync(join(tmpdir(), "lethe-demo-"));
+  const runDir = tempDir("demo");
   const testbedDir = resolve(".lethe-cache", "test-fixtures", "demo-micro-testbed");
   const first = await runDemo({ runDir, testbedDir, scale: MICRO, threads: 2 });
   const { base, unlearned, gold } = first.models;

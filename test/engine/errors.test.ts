@@ -9,12 +9,12 @@ import { Model } from "../../src/engine/model.js";
 import { Trainer, checkTrainable, maxGatherPositions, type WeightedBatch } from "../../src/engine/trainer.js";
 import { writeGguf } from "../../src/gguf/write.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
-import { tempDir } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 const dir = tempDir("errors");
 const good = makeTinyModel(dir, { nLayer: 1, seed: 71 });
-const model = Model.load(good, { threads: 2, contextLength: 64 });
-const trainer = Trainer.load(good, { threads: 2 });
+const model = await Model.load(good, { threads: 2, contextLength: 64 });
+const trainer = await Trainer.load(good, { threads: 2 });
 after(async () => {
   await model.dispose();
   await trainer.dispose();
@@ -29,34 +29,34 @@ function rejectsWith(kind: typeof LetheError, pattern: RegExp) {
   };
 }
 
-test("a missing file", () => {
+test("a missing file", async () => {
   const p = join(dir, "nope.gguf");
-  assert.throws(() => Model.load(p), rejectsWith(InputError, /not found/));
-  assert.throws(() => Trainer.load(p), rejectsWith(InputError, /not found/));
+  await assert.rejects(() => Model.load(p), rejectsWith(InputError, /not found/));
+  await assert.rejects(() => Trainer.load(p), rejectsWith(InputError, /not found/));
 });
 
-test("a non-GGUF file", () => {
+test("a non-GGUF file", async () => {
   const p = join(dir, "text.gguf");
   writeFileSync(p, "this is not a model\n".repeat(10));
-  assert.throws(() => Model.load(p), rejectsWith(FileFormatError, /GGUF/));
-  assert.throws(() => Trainer.load(p), rejectsWith(FileFormatError, /GGUF/));
+  await assert.rejects(() => Model.load(p), rejectsWith(FileFormatError, /GGUF/));
+  await assert.rejects(() => Trainer.load(p), rejectsWith(FileFormatError, /GGUF/));
 });
 
-test("a truncated GGUF, in the tensor data and in the header", () => {
+test("a truncated GGUF, in the tensor data and in the header", async () => {
   const bytes = readFileSync(good);
   for (const [name, cut] of [["half", Math.floor(bytes.length / 2)], ["header", 100]] as const) {
     const p = join(dir, `truncated-${name}.gguf`);
     writeFileSync(p, bytes.subarray(0, cut));
-    assert.throws(() => Model.load(p), rejectsWith(FileFormatError, /truncated|past the end|end of file/i));
-    assert.throws(() => Trainer.load(p), rejectsWith(FileFormatError, /truncated|past the end|end of file/i));
+    await assert.rejects(() => Model.load(p), rejectsWith(FileFormatError, /truncated|past the end|end of file/i));
+    await assert.rejects(() => Trainer.load(p), rejectsWith(FileFormatError, /truncated|past the end|end of file/i));
   }
 });
 
-test("an unsupported architecture", () => {
+test("an unsupported architecture", async () => {
   const p = join(dir, "gpt2.gguf");
   writeGguf(p, { metadata: new Map([["general.architecture", { type: "string", value: "gpt2" }]]), tensors: [] });
-  assert.throws(() => Model.load(p), rejectsWith(UnsupportedModelError, /gpt2/));
-  assert.throws(() => Trainer.load(p), rejectsWith(UnsupportedModelError, /gpt2/));
+  await assert.rejects(() => Model.load(p), rejectsWith(UnsupportedModelError, /gpt2/));
+  await assert.rejects(() => Trainer.load(p), rejectsWith(UnsupportedModelError, /gpt2/));
 });
 
 test("a token id outside the vocabulary", async () => {
@@ -107,9 +107,9 @@ test("the loss gathers at most 2^31 / vocabulary positions at a time: the native
   // boundary is checked where it is enforced: the bound the native side computes for the chunk size.
   const bound = maxGatherPositions(trainer.info.nVocab);
   assert.ok(bound * trainer.info.nVocab <= 2 ** 31 && (bound + 1) * trainer.info.nVocab > 2 ** 31);
-  await Trainer.load(good, { threads: 1, gatherPositions: bound }).dispose();
-  assert.throws(() => Trainer.load(good, { threads: 1, gatherPositions: bound + 1 }), rejectsWith(InputError, /past 2\^31/));
-  assert.throws(() => Trainer.load(good, { threads: 1, gatherPositions: 0 }), rejectsWith(InputError, /gatherPositions/));
+  await (await Trainer.load(good, { threads: 1, gatherPositions: bound })).dispose();
+  await assert.rejects(() => Trainer.load(good, { threads: 1, gatherPositions: bound + 1 }), rejectsWith(InputError, /past 2\^31/));
+  await assert.rejects(() => Trainer.load(good, { threads: 1, gatherPositions: 0 }), rejectsWith(InputError, /gatherPositions/));
   // qwen2's 151,936-token vocabulary: 14,134 positions per gather, so the largest index of a chunk,
   // 14,134 · 151,936 − 1, is below 2^31 where 16k positions in one gather would have wrapped.
   assert.equal(maxGatherPositions(151_936), 14_134);

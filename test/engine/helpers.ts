@@ -1,14 +1,7 @@
 // Shared helpers of the engine tests.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 
 import type { Trainer, WeightedBatch } from "../../src/engine/trainer.js";
-
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `lethe-${prefix}-`));
-}
 
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);

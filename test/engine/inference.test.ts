@@ -6,10 +6,11 @@ import { CancelledError } from "../../src/errors.js";
 import { Model } from "../../src/engine/model.js";
 import { backendInfo, resolveThreads } from "../../src/engine/native.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
-import { logSoftmaxAt, randomTokens, tempDir } from "./helpers.js";
+import { logSoftmaxAt, randomTokens } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 const dir = tempDir("inference");
-const model = Model.load(makeTinyModel(dir, { nLayer: 2, seed: 41 }), { threads: 2, contextLength: 256 });
+const model = await Model.load(makeTinyModel(dir, { nLayer: 2, seed: 41 }), { threads: 2, contextLength: 256 });
 after(() => model.dispose());
 const V = model.info.nVocab;
 
@@ -114,7 +115,7 @@ test("JavaScript stays responsive while a long call runs on the worker thread", 
 });
 
 test("a context that llama.cpp rounds up still decodes every length it reports (no n_batch abort)", async () => {
-  const m = Model.load(makeTinyModel(dir, { nLayer: 1, seed: 42 }), { threads: 2, contextLength: 100 });
+  const m = await Model.load(makeTinyModel(dir, { nLayer: 1, seed: 42 }), { threads: 2, contextLength: 100 });
   try {
     const n = m.info.contextLength;
     assert.ok(n >= 100);

@@ -11,7 +11,8 @@ import { LORA_TARGETS, Trainer, nextTokenBatch, type WeightedBatch } from "../..
 import { loraParams, modelSize } from "../../src/unlearn/estimate.js";
 import { readGguf } from "../../src/gguf/read.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
-import { checkFiniteDifferences, maxAbsDiff, randomTokens, tempDir } from "./helpers.js";
+import { checkFiniteDifferences, maxAbsDiff, randomTokens } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 const dir = tempDir("lora");
 const open: { dispose(): Promise<void> }[] = [];
@@ -29,7 +30,7 @@ const batch = nextTokenBatch(seqs);
 
 /** A LoRA trainer moved off its start by a few steps, so B is no longer zero. */
 async function trainedLora(base: string, rank = 4): Promise<Trainer> {
-  const t = track(Trainer.load(base, { threads: 2, lora: { rank, seed: 5 } }));
+  const t = track(await Trainer.load(base, { threads: 2, lora: { rank, seed: 5 } }));
   for (let i = 0; i < 4; i++) await t.step(batch, { lr: 2e-2 });
   return t;
 }
@@ -40,8 +41,8 @@ function logitsOf(all: Float32Array, b: number, T: number, V: number): Float32Ar
 
 test("a fresh LoRA trainer is exactly the base model, and only the pairs are trainable", async () => {
   const base = makeTinyModel(dir, { nLayer: 2, seed: 81 });
-  const full = track(Trainer.load(base, { threads: 2 }));
-  const lora = track(Trainer.load(base, { threads: 2, lora: { rank: 4 } }));
+  const full = track(await Trainer.load(base, { threads: 2 }));
+  const lora = track(await Trainer.load(base, { threads: 2, lora: { rank: 4 } }));
   assert.deepEqual(await lora.forward(seqs), await full.forward(seqs));
   const { nEmbd: C, nFf: F, nLayer: L } = lora.info;
   const kv = 32; // 2 kv heads of 16
@@ -78,9 +79,9 @@ for (const dtype of ["f32", "f16"] as const) {
     const b = header.tensors.find((x) => x.name === "blk.1.ffn_down.weight.lora_b")!;
     assert.deepEqual([a.dims, b.dims], [[t.info.nFf, 4], [4, t.info.nEmbd]]);
 
-    const model = track(Model.load(base, { threads: 2, contextLength: 64, lora: adapter }));
+    const model = track(await Model.load(base, { threads: 2, contextLength: 64, lora: adapter }));
     assert.equal(model.info.lora?.rank, 4);
-    const plain = track(Model.load(base, { threads: 2, contextLength: 64 }));
+    const plain = track(await Model.load(base, { threads: 2, contextLength: 64 }));
     const ours = await t.forward(seqs);
     const theirs = await model.logits(seqs);
     const untouched = await plain.logits(seqs);
@@ -94,7 +95,7 @@ for (const dtype of ["f32", "f16"] as const) {
 
     const merged = join(dir, `merged-${dtype}.gguf`);
     await t.save(merged);
-    const m = track(Model.load(merged, { threads: 2, contextLength: 64 }));
+    const m = track(await Model.load(merged, { threads: 2, contextLength: 64 }));
     const mergedLogits = await m.logits(seqs);
     // F32: the sum is exact up to rounding. F16 base: the merged file is F32 (W + ΔW), while the
     // adapter path multiplies W in F16, so the two differ by the F16 product's own rounding.
@@ -108,7 +109,7 @@ for (const dtype of ["f32", "f16"] as const) {
 
 for (const dtype of ["f32", "f16"] as const) test(`gradients of A and B match central finite differences (${dtype} base)`, async () => {
   const base = makeTinyModel(dir, { nLayer: 2, seed: 83, nEmbd: 32, nFf: 64, dtype });
-  const t = track(Trainer.load(base, { threads: 1, lora: { rank: 3, seed: 9 } }));
+  const t = track(await Trainer.load(base, { threads: 1, lora: { rank: 3, seed: 9 } }));
   // B starts at zero, where A's gradient vanishes; give B values first.
   for (const name of t.info.lora!.tensors) {
     const b = t.tensor(`${name}.lora_b`);
@@ -134,7 +135,7 @@ test("a saved adapter resumes training where it stopped", async () => {
   const t = await trainedLora(base);
   const adapter = join(dir, "resume.gguf");
   await t.saveAdapter(adapter);
-  const again = track(Trainer.load(base, { threads: 2, lora: { rank: 4, adapter } }));
+  const again = track(await Trainer.load(base, { threads: 2, lora: { rank: 4, adapter } }));
   assert.deepEqual(await again.forward(seqs), await t.forward(seqs));
 });
 
@@ -150,9 +151,9 @@ for (const [type, shape] of [
     const quantized = readGguf(base).tensors.find((x) => x.name === "blk.0.attn_q.weight")!;
     assert.notEqual(quantized.type, 0, "the test model did not quantize");
 
-    const t = track(Trainer.load(base, { threads: 2, lora: { rank: 4, seed: 5 } }));
-    const plain = track(Model.load(base, { threads: 2, contextLength: 64 }));
-    const unquantized = track(Model.load(f32, { threads: 2, contextLength: 64 }));
+    const t = track(await Trainer.load(base, { threads: 2, lora: { rank: 4, seed: 5 } }));
+    const plain = track(await Model.load(base, { threads: 2, contextLength: 64 }));
+    const unquantized = track(await Model.load(f32, { threads: 2, contextLength: 64 }));
     const V = t.info.nVocab;
     const start = await t.forward(seqs);
     const reference = await plain.logits(seqs);
@@ -169,7 +170,7 @@ for (const [type, shape] of [
     for (let i = 0; i < 4; i++) await t.step(batch, { lr: 2e-2 });
     const adapter = join(dir, `adapter-${type}.gguf`);
     await t.saveAdapter(adapter);
-    const withAdapter = track(Model.load(base, { threads: 2, contextLength: 64, lora: adapter }));
+    const withAdapter = track(await Model.load(base, { threads: 2, contextLength: 64, lora: adapter }));
     const ours = await t.forward(seqs);
     const theirs = await withAdapter.logits(seqs);
     seqs.forEach((s, i) => {
@@ -183,13 +184,13 @@ for (const [type, shape] of [
 
 test("bad LoRA input gets clear errors", async () => {
   const base = makeTinyModel(dir, { nLayer: 2, seed: 86 });
-  assert.throws(() => Trainer.load(base, { lora: { rank: 0 } }), (e: unknown) => e instanceof InputError && /rank must be a positive integer/.test(e.message));
-  assert.throws(() => Trainer.load(base, { lora: { rank: 65 } }), (e: unknown) => e instanceof InputError && /rank 65 is larger than/.test(e.message));
-  assert.throws(
+  await assert.rejects(() => Trainer.load(base, { lora: { rank: 0 } }), (e: unknown) => e instanceof InputError && /rank must be a positive integer/.test(e.message));
+  await assert.rejects(() => Trainer.load(base, { lora: { rank: 65 } }), (e: unknown) => e instanceof InputError && /rank 65 is larger than/.test(e.message));
+  await assert.rejects(
     () => Trainer.load(base, { lora: { rank: 2, targets: ["attn_x" as "attn_q"] } }),
     (e: unknown) => e instanceof InputError && /unknown LoRA target "attn_x"/.test(e.message),
   );
-  const full = track(Trainer.load(base, { threads: 1 }));
+  const full = track(await Trainer.load(base, { threads: 1 }));
   await assert.rejects(full.saveAdapter(join(dir, "none.gguf")), InputError);
 
   const t = await trainedLora(base);
@@ -197,10 +198,10 @@ test("bad LoRA input gets clear errors", async () => {
   await t.saveAdapter(adapter);
   const qwen = makeTinyModel(dir, { nLayer: 2, seed: 86, architecture: "qwen2" });
   const wider = makeTinyModel(dir, { nLayer: 2, seed: 86, nFf: 192 });
-  assert.throws(() => Model.load(qwen, { lora: adapter }), (e: unknown) => e instanceof InputError && /architecture "llama"/.test(e.message));
-  assert.throws(() => Model.load(wider, { lora: adapter }), (e: unknown) => e instanceof InputError && /does not fit/.test(e.message));
-  assert.throws(() => Model.load(base, { lora: base }), FileFormatError);
-  assert.throws(() => Trainer.load(qwen, { lora: { rank: 4, adapter } }), (e: unknown) => e instanceof InputError && /architecture/.test(e.message));
-  assert.throws(() => Trainer.load(wider, { lora: { rank: 4, adapter } }), (e: unknown) => e instanceof InputError && /another shape/.test(e.message));
-  assert.throws(() => Trainer.load(base, { lora: { rank: 2, adapter } }), (e: unknown) => e instanceof InputError && /another shape/.test(e.message));
+  await assert.rejects(() => Model.load(qwen, { lora: adapter }), (e: unknown) => e instanceof InputError && /architecture "llama"/.test(e.message));
+  await assert.rejects(() => Model.load(wider, { lora: adapter }), (e: unknown) => e instanceof InputError && /does not fit/.test(e.message));
+  await assert.rejects(() => Model.load(base, { lora: base }), FileFormatError);
+  await assert.rejects(() => Trainer.load(qwen, { lora: { rank: 4, adapter } }), (e: unknown) => e instanceof InputError && /architecture/.test(e.message));
+  await assert.rejects(() => Trainer.load(wider, { lora: { rank: 4, adapter } }), (e: unknown) => e instanceof InputError && /another shape/.test(e.message));
+  await assert.rejects(() => Trainer.load(base, { lora: { rank: 2, adapter } }), (e: unknown) => e instanceof InputError && /another shape/.test(e.message));
 });

@@ -8,11 +8,12 @@ import { getLlama, LlamaCompletion, LlamaLogLevel, type Token } from "node-llama
 
 import { Trainer, nextTokenBatch } from "../../src/engine/trainer.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
-import { randomTokens, tempDir } from "./helpers.js";
+import { randomTokens } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 test("node-llama-cpp loads a trained, saved model and generates", async () => {
   const dir = tempDir("nlc");
-  const t = Trainer.load(makeTinyModel(dir, { nLayer: 2, seed: 61 }), { threads: 2 });
+  const t = await Trainer.load(makeTinyModel(dir, { nLayer: 2, seed: 61 }), { threads: 2 });
   const text = Array.from({ length: 4 }, () => "the cat sat on the mat. ").join("");
   const ids = [256, ...Buffer.from(text)];
   for (let i = 0; i < 80; i++) await t.step(nextTokenBatch([ids, randomTokens(ids.length, 256, i)]), { lr: 1e-2 });
@@ -36,7 +37,7 @@ test("node-llama-cpp loads a trained, saved model and generates", async () => {
 test("node-llama-cpp loads a LoRA adapter lethe trained and reproduces the trainer's predictions", async () => {
   const dir = tempDir("nlc-lora");
   const base = makeTinyModel(dir, { nLayer: 2, seed: 62 });
-  const t = Trainer.load(base, { threads: 2, lora: { rank: 4, seed: 3 } });
+  const t = await Trainer.load(base, { threads: 2, lora: { rank: 4, seed: 3 } });
   const ids = [256, ...Buffer.from("the cat sat on the mat. the cat sat on the mat.")];
   for (let i = 0; i < 40; i++) await t.step(nextTokenBatch([ids]), { lr: 5e-2 });
   const adapter = join(dir, "adapter.gguf");

@@ -6,7 +6,8 @@ import { after, test } from "node:test";
 import { Model } from "../../src/engine/model.js";
 import { Trainer } from "../../src/engine/trainer.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
-import { maxAbsDiff, randomTokens, rowArgmax, tempDir } from "./helpers.js";
+import { maxAbsDiff, randomTokens, rowArgmax } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 const dir = tempDir("parity");
 const disposables: { dispose(): Promise<void> }[] = [];
@@ -24,8 +25,8 @@ const configs = [
 for (const { label, overrides } of configs) {
   test(`trainer logits equal llama.cpp logits: ${label}`, async () => {
     const path = makeTinyModel(dir, { nLayer: 3, ...overrides });
-    const model = Model.load(path, { threads: 2, contextLength: 128 });
-    const trainer = Trainer.load(path, { threads: 2 });
+    const model = await Model.load(path, { threads: 2, contextLength: 128 });
+    const trainer = await Trainer.load(path, { threads: 2 });
     disposables.push(model, trainer);
     const V = model.info.nVocab;
     const seqs = [randomTokens(40, 256, 11), randomTokens(40, 256, 12), randomTokens(40, 256, 13)];

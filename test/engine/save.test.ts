@@ -9,7 +9,8 @@ import { Model } from "../../src/engine/model.js";
 import { Trainer, nextTokenBatch } from "../../src/engine/trainer.js";
 import { readGguf } from "../../src/gguf/read.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
-import { maxAbsDiff, randomTokens, tempDir } from "./helpers.js";
+import { maxAbsDiff, randomTokens } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 const dir = tempDir("save");
 const open: { dispose(): Promise<void> }[] = [];
@@ -18,7 +19,7 @@ after(async () => {
 });
 
 async function trainedTrainer(dtype: "f32" | "f16"): Promise<Trainer> {
-  const t = Trainer.load(makeTinyModel(dir, { nLayer: 2, seed: 51, dtype }), { threads: 2 });
+  const t = await Trainer.load(makeTinyModel(dir, { nLayer: 2, seed: 51, dtype }), { threads: 2 });
   open.push(t);
   const batch = nextTokenBatch([randomTokens(32, 256, 1), randomTokens(32, 256, 2)]);
   for (let i = 0; i < 5; i++) await t.step(batch, { lr: 5e-3 });
@@ -38,13 +39,13 @@ test("a saved F32 model reloads in llama.cpp with the trainer's logits", async (
   );
   assert.equal(saved.metadata.get("tokenizer.ggml.model")?.value, "gpt2");
   const seq = randomTokens(40, 256, 3);
-  const m = Model.load(out, { threads: 2, contextLength: 128 });
+  const m = await Model.load(out, { threads: 2, contextLength: 128 });
   open.push(m);
   const [reloaded] = await m.logits([seq]);
   const mine = await t.forward([seq]);
   assert.ok(maxAbsDiff(mine, reloaded!) <= 1e-4, `max diff ${maxAbsDiff(mine, reloaded!)}`);
   // The trained model differs from the one it started from.
-  const base = Model.load(t.info.path, { threads: 2, contextLength: 128 });
+  const base = await Model.load(t.info.path, { threads: 2, contextLength: 128 });
   open.push(base);
   const [before] = await base.logits([seq]);
   assert.ok(maxAbsDiff(before!, reloaded!) > 1e-3);
@@ -61,7 +62,7 @@ test("saving in the source dtype keeps F16 tensors F16 and halves the file", asy
   assert.deepEqual(types(f16), new Set([1]));
   assert.ok(statSync(f16).size < statSync(f32).size * 0.6);
   const seq = randomTokens(20, 256, 4);
-  const m = Model.load(f16, { threads: 2, contextLength: 64 });
+  const m = await Model.load(f16, { threads: 2, contextLength: 64 });
   open.push(m);
   const [reloaded] = await m.logits([seq]);
   assert.ok(maxAbsDiff(await t.forward([seq]), reloaded!) < 0.05); // F16 rounding only

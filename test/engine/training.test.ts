@@ -7,7 +7,8 @@ import { after, test } from "node:test";
 import { CancelledError } from "../../src/errors.js";
 import { Trainer, nextTokenBatch, type WeightedBatch } from "../../src/engine/trainer.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
-import { checkFiniteDifferences, logSoftmaxAt, maxAbsDiff, randomTokens, rowArgmax, spread, tempDir } from "./helpers.js";
+import { checkFiniteDifferences, logSoftmaxAt, maxAbsDiff, randomTokens, rowArgmax, spread } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 const dir = tempDir("training");
 const trainers: Trainer[] = [];
@@ -15,8 +16,8 @@ after(async () => {
   for (const t of trainers) await t.dispose();
 });
 
-function load(overrides: Parameters<typeof makeTinyModel>[1] = {}, trainEmbeddings = true, gatherPositions?: number): Trainer {
-  const t = Trainer.load(makeTinyModel(dir, { nLayer: 2, ...overrides }), { threads: 1, trainEmbeddings, gatherPositions });
+async function load(overrides: Parameters<typeof makeTinyModel>[1] = {}, trainEmbeddings = true, gatherPositions?: number): Promise<Trainer> {
+  const t = await Trainer.load(makeTinyModel(dir, { nLayer: 2, ...overrides }), { threads: 1, trainEmbeddings, gatherPositions });
   trainers.push(t);
   return t;
 }
@@ -34,7 +35,7 @@ function customBatch(tokens: number[], targets: number[], weights: number[]): We
 }
 
 test("custom targets: the loss falls and the argmax moves to the targets", async () => {
-  const t = load({ seed: 21 });
+  const t = await load({ seed: 21 });
   const tokens = randomTokens(24, 256, 5);
   const targets = tokens.map((_, i) => 65 + (i % 5)); // A..E, unrelated to the next token
   const batch = customBatch(tokens, targets, tokens.map(() => 1));
@@ -47,7 +48,7 @@ test("custom targets: the loss falls and the argmax moves to the targets", async
 });
 
 test("all weights 0: the step is skipped and no parameter changes", async () => {
-  const t = load({ seed: 22 });
+  const t = await load({ seed: 22 });
   const before = t.tensor("blk.0.attn_q.weight");
   const embBefore = t.tensor("token_embd.weight");
   const tokens = randomTokens(16, 256, 6);
@@ -58,7 +59,7 @@ test("all weights 0: the step is skipped and no parameter changes", async () => 
 });
 
 test("masked positions contribute nothing to the gradient", async () => {
-  const t = load({ seed: 23 });
+  const t = await load({ seed: 23 });
   const tokens = randomTokens(16, 256, 7);
   const targets = randomTokens(16, 256, 8);
   const half = tokens.map((_, i) => (i < 8 ? 1 : 0));
@@ -71,7 +72,7 @@ test("masked positions contribute nothing to the gradient", async () => {
 });
 
 test("w = -1: gradient ascent raises the NLL of those targets", async () => {
-  const t = load({ seed: 24 });
+  const t = await load({ seed: 24 });
   const tokens = randomTokens(20, 256, 9);
   const ascend = nextTokenBatch([tokens], undefined, -1);
   const descend = nextTokenBatch([tokens]);
@@ -84,8 +85,8 @@ test("w = -1: gradient ascent raises the NLL of those targets", async () => {
 test("embeddings train when selected and stay frozen otherwise", async () => {
   const tokens = randomTokens(16, 256, 10);
   const batch = nextTokenBatch([tokens]);
-  const on = load({ seed: 25 }, true);
-  const off = load({ seed: 25 }, false);
+  const on = await load({ seed: 25 }, true);
+  const off = await load({ seed: 25 }, false);
   assert.ok(off.info.nTrainable < on.info.nTrainable);
   const e0 = on.tensor("token_embd.weight");
   await on.step(batch, { lr: 1e-2 });
@@ -98,7 +99,7 @@ test("embeddings train when selected and stay frozen otherwise", async () => {
 // past 2^31 / vocabulary positions is gathered), chunk borders falling inside a sequence.
 for (const gatherPositions of [undefined, 5]) {
   test(`gradients match central finite differences (soft labels, ascent and masking${gatherPositions ? `, gathered ${gatherPositions} positions at a time` : ""})`, async () => {
-    const t = load({ seed: 26, nEmbd: 32, nHead: 4, nHeadKv: 2, nFf: 64 }, true, gatherPositions);
+    const t = await load({ seed: 26, nEmbd: 32, nHead: 4, nHeadKv: 2, nFf: 64 }, true, gatherPositions);
     const T = 12;
     const K = 2;
     const tokens = randomTokens(T, 256, 11);
@@ -116,8 +117,8 @@ for (const gatherPositions of [undefined, 5]) {
 
 test("a loss gathered in chunks equals the one-gather loss: value, gradients and logits", async () => {
   // 2 sequences × 11 positions in chunks of 4: chunks straddle the sequence border, the last is short.
-  const whole = load({ seed: 32 });
-  const chunked = load({ seed: 32 }, true, 4);
+  const whole = await load({ seed: 32 });
+  const chunked = await load({ seed: 32 }, true, 4);
   const T = 11;
   const K = 3;
   const seqs = [randomTokens(T, 256, 50), randomTokens(T, 256, 51)];
@@ -147,7 +148,7 @@ test("a loss gathered in chunks equals the one-gather loss: value, gradients and
 });
 
 test("a fixed normaliser divides the weighted sum instead of Σ|w|", async () => {
-  const t = load({ seed: 33 });
+  const t = await load({ seed: 33 });
   const tokens = randomTokens(10, 256, 53);
   const batch = nextTokenBatch([tokens], undefined, -0.5);
   // Σ|w| = 9 · 0.5; with normaliser 1 the loss is the raw −Σ w·log p.
@@ -164,7 +165,7 @@ test("a fixed normaliser divides the weighted sum instead of Σ|w|", async () =>
 });
 
 test("gradient accumulation over micro-batches equals one batch of both", async () => {
-  const t = load({ seed: 27 });
+  const t = await load({ seed: 27 });
   const a = randomTokens(16, 256, 13);
   const b = randomTokens(16, 256, 14);
   await t.computeGradients(nextTokenBatch([a, b]));
@@ -175,7 +176,7 @@ test("gradient accumulation over micro-batches equals one batch of both", async 
 });
 
 test("loss equals the weighted mean NLL computed from the logits", async () => {
-  const t = load({ seed: 28 });
+  const t = await load({ seed: 28 });
   const tokens = randomTokens(10, 256, 15);
   const batch = nextTokenBatch([tokens]);
   const logits = await t.forward([tokens]);
@@ -187,7 +188,7 @@ test("loss equals the weighted mean NLL computed from the logits", async () => {
 
 for (const nLayer of [8, 12]) {
   test(`${nLayer}-layer model trains without an assert`, async () => {
-    const t = load({ nLayer, nEmbd: 32, nHead: 2, nHeadKv: 1, nFf: 64, seed: 30 + nLayer });
+    const t = await load({ nLayer, nEmbd: 32, nHead: 2, nHeadKv: 1, nFf: 64, seed: 30 + nLayer });
     const batch = nextTokenBatch([randomTokens(32, 256, 16), randomTokens(32, 256, 17)]);
     const first = await t.step(batch, { lr: 2e-3 });
     let last = first;
@@ -199,13 +200,13 @@ for (const nLayer of [8, 12]) {
 test("optimizer state moves to a fresh trainer and training continues identically", async () => {
   const path = makeTinyModel(dir, { nLayer: 2, seed: 29 });
   const batches = [0, 1, 2, 3].map((i) => nextTokenBatch([randomTokens(16, 256, 40 + i)]));
-  const a = Trainer.load(path, { threads: 1 });
+  const a = await Trainer.load(path, { threads: 1 });
   trainers.push(a);
   for (const b of batches.slice(0, 2)) await a.step(b, { lr: 5e-3, weightDecay: 0.1 });
   // Checkpoint: weights through a saved GGUF, moments and step through the optimizer state.
   const ckpt = join(dir, "ckpt.gguf");
   await a.save(ckpt);
-  const resumed = Trainer.load(ckpt, { threads: 1 });
+  const resumed = await Trainer.load(ckpt, { threads: 1 });
   trainers.push(resumed);
   resumed.setOptimizerState(a.optimizerState());
   assert.equal(resumed.optimizerState().step, 2);
@@ -218,7 +219,7 @@ test("optimizer state moves to a fresh trainer and training continues identicall
 });
 
 test("a training step can be cancelled between micro-batches, and the trainer stays usable", async () => {
-  const t = load({ seed: 31 });
+  const t = await load({ seed: 31 });
   const micro = Array.from({ length: 40 }, (_, i) => nextTokenBatch([randomTokens(64, 256, 200 + i)]));
   const before = t.tensor("blk.0.attn_q.weight");
   const running = t.step(micro, { lr: 1e-2 }, (done) => {

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 
 import { InputError } from "../../src/errors.js";
 import {
@@ -18,9 +17,9 @@ import {
 import { formatEvalMarkdown, formatMetric, markdownPathFor } from "../../src/eval/eval-report.js";
 import { modelNames, relativeToGold } from "../../src/eval/evaluate.js";
 import { generateSyntheticTestbed } from "../../src/testbed/synthetic/index.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-eval-data-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("eval-data");
 const file = (name: string, text: string) => {
   const path = join(dir, name);
   writeFileSync(path, text);

@@ -1,19 +1,18 @@
 // evaluate() on word-bigram fakes: the gold reference, null-not-zero without gold, and bad input.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 
 import { InputError } from "../../src/errors.js";
 import type { EvalData } from "../../src/eval/eval-data.js";
 import { writeEvalReport } from "../../src/eval/eval-report.js";
 import { evaluate, flatMetrics, type EvaluateOptions } from "../../src/eval/evaluate.js";
 import { BigramModel, TOY_CORPUS } from "./fake-model.js";
+import { tempDir } from "../helpers/temp.js";
 
 const GOLD_CORPUS = "the dog sat . the dog ran . the mat .";
-const dir = mkdtempSync(join(tmpdir(), "lethe-evaluate-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("evaluate");
 
 const data: EvalData = {
   source: "toy",

@@ -3,10 +3,9 @@
 // message, and the others are measured and written. Here the probe skips lethe's header checks, so
 // that llama.cpp really aborts on the duplicate-token vocabulary (the checks would refuse it first).
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 
 import { probeModelFile } from "../../src/engine/probe.js";
 import { EngineError, InputError } from "../../src/errors.js";
@@ -15,9 +14,9 @@ import { writeEvalReport } from "../../src/eval/eval-report.js";
 import { evaluate, type EvalEvent } from "../../src/eval/evaluate.js";
 import { makeBadModel } from "../fixtures/bad-models.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-eval-isolation-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("eval-isolation");
 
 const good = makeTinyModel(dir);
 const other = makeTinyModel(dir, { seed: 2 });

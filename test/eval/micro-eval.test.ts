@@ -3,10 +3,9 @@
 // relearning probe trains and re-measures, and `lethe eval` writes eval.json and eval.md.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { EngineScoringModel } from "../../src/eval/engine-model.js";
@@ -14,9 +13,10 @@ import { loadSyntheticEvalData } from "../../src/eval/eval-data.js";
 import { evaluate, flatMetrics, type EvalReport } from "../../src/eval/evaluate.js";
 import { writeSyntheticTestbed } from "../../src/testbed/synthetic/index.js";
 import { microTestbed, type MicroTestbed } from "../fixtures/micro-testbed.js";
+import { tempDir } from "../helpers/temp.js";
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "lethe.js");
-const dir = mkdtempSync(join(tmpdir(), "lethe-micro-eval-"));
+const dir = tempDir("micro-eval");
 const testbedDir = join(dir, "testbed");
 let tb: MicroTestbed;
 // One thread: the machine's cores are shared, and llama.cpp's spinning thread pool slows down
@@ -27,14 +27,13 @@ before(async () => {
   tb = await microTestbed();
   writeSyntheticTestbed(testbedDir, tb.text);
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 function metricsOf(report: EvalReport, role: "model" | "gold"): Record<string, number | null> {
   return flatMetrics(report.models.find((m) => m.role === role)!.results);
 }
 
 test("the engine adapter decodes exactly, reports next-token probabilities and stays in the trained context", async () => {
-  const m = EngineScoringModel.open(tb.basePath, { threads: THREADS });
+  const m = await EngineScoringModel.open(tb.basePath, { threads: THREADS });
   try {
     assert.equal(m.contextLength, 128); // llama.cpp pads its allocation to 256, but decodes 128 at most
     assert.ok(m.exactDecoding);

@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InputError } from "../../src/errors.js";
 import { parseJsonl, readJsonl, validateRecords, writeJsonlAtomic } from "../../src/eval/jsonl.js";
@@ -13,15 +12,7 @@ import {
   toText,
   toVerbatimItem,
 } from "../../src/eval/prompts.js";
-
-async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "lethe-prompts-"));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+import { withTempDir } from "../helpers/temp.js";
 
 test("parseJsonl keeps 1-based line numbers, skips blank lines, reports bad JSON", () => {
   const { records, problems } = parseJsonl('{"a":1}\n\n  \n{oops\n[2]\n');
@@ -58,37 +49,33 @@ test("record validators check each prompt-set format", () => {
   assert.throws(() => toText("t"), /JSON object/);
 });
 
-test("loadPromptFile: good files load, bad lines fail with their numbers, empty files fail", async () => {
-  await inTempDir(async (dir) => {
-    const good = join(dir, "good.jsonl");
-    await writeFile(good, '{"prompt":"a","references":["x"]}\n{"prompt":"b"}\n');
-    assert.deepEqual(await loadPromptFile(good, toCompletionPrompt), [
-      { prompt: "a", references: ["x"] },
-      { prompt: "b", references: [] },
-    ]);
+test("loadPromptFile: good files load, bad lines fail with their numbers, empty files fail", withTempDir("prompts", async (dir) => {
+  const good = join(dir, "good.jsonl");
+  await writeFile(good, '{"prompt":"a","references":["x"]}\n{"prompt":"b"}\n');
+  assert.deepEqual(await loadPromptFile(good, toCompletionPrompt), [
+    { prompt: "a", references: ["x"] },
+    { prompt: "b", references: [] },
+  ]);
 
-    const bad = join(dir, "bad.jsonl");
-    await writeFile(bad, '{"prompt":"a"}\n{"prompt":3}\n\n{bad\n');
-    await assert.rejects(loadPromptFile(bad, toCompletionPrompt), (err: unknown) => {
-      assert.ok(err instanceof InputError);
-      assert.match(err.message, /2 unusable line\(s\)/);
-      assert.match(err.message, /bad\.jsonl:2: "prompt" must be a string/);
-      assert.match(err.message, /bad\.jsonl:4: not valid JSON/);
-      return true;
-    });
-
-    const empty = join(dir, "empty.jsonl");
-    await writeFile(empty, "\n\n");
-    await assert.rejects(loadPromptFile(empty, toCompletionPrompt), /holds no entries/);
-    await assert.rejects(readJsonl(join(dir, "missing.jsonl")), (err: unknown) => err instanceof InputError && /does not exist/.test(err.message));
+  const bad = join(dir, "bad.jsonl");
+  await writeFile(bad, '{"prompt":"a"}\n{"prompt":3}\n\n{bad\n');
+  await assert.rejects(loadPromptFile(bad, toCompletionPrompt), (err: unknown) => {
+    assert.ok(err instanceof InputError);
+    assert.match(err.message, /2 unusable line\(s\)/);
+    assert.match(err.message, /bad\.jsonl:2: "prompt" must be a string/);
+    assert.match(err.message, /bad\.jsonl:4: not valid JSON/);
+    return true;
   });
-});
 
-test("writeJsonlAtomic writes one record per line and leaves no temporary file", async () => {
-  await inTempDir(async (dir) => {
-    const path = join(dir, "out.jsonl");
-    await writeJsonlAtomic(path, [{ prompt: "a" }, { prompt: "b\nc" }]);
-    assert.equal(await readFile(path, "utf8"), '{"prompt":"a"}\n{"prompt":"b\\nc"}\n');
-    assert.deepEqual(await readdir(dir), ["out.jsonl"]);
-  });
-});
+  const empty = join(dir, "empty.jsonl");
+  await writeFile(empty, "\n\n");
+  await assert.rejects(loadPromptFile(empty, toCompletionPrompt), /holds no entries/);
+  await assert.rejects(readJsonl(join(dir, "missing.jsonl")), (err: unknown) => err instanceof InputError && /does not exist/.test(err.message));
+}));
+
+test("writeJsonlAtomic writes one record per line and leaves no temporary file", withTempDir("prompts", async (dir) => {
+  const path = join(dir, "out.jsonl");
+  await writeJsonlAtomic(path, [{ prompt: "a" }, { prompt: "b\nc" }]);
+  assert.equal(await readFile(path, "utf8"), '{"prompt":"a"}\n{"prompt":"b\\nc"}\n');
+  assert.deepEqual(await readdir(dir), ["out.jsonl"]);
+}));

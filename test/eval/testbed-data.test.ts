@@ -1,10 +1,9 @@
 // `lethe eval --testbed DIR` reads any testbed folder as it is: the sets its files give, the rest
 // generated from its text (and said so), PrivLeak samples from the testbed, and errors a user can act on.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 
 import { InputError } from "../../src/errors.js";
 import { assembleEvalData, testbedModels } from "../../src/eval/eval-data.js";
@@ -12,9 +11,9 @@ import { CLOZE_BLANK } from "../../src/eval/promptgen.js";
 import { writeTestbedManifest, type EvalFiles } from "../../src/testbed/eval-manifest.js";
 import { holdOutTail } from "../../src/testbed/testbeds.js";
 import { INVENTED, writeTwoCorpora } from "../testbed/corpus-helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
-const root = mkdtempSync(join(tmpdir(), "lethe-testbed-data-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("testbed-data");
 const corpora = writeTwoCorpora(join(root, "corpora"));
 
 function writeDocs(dir: string, docs: string[]): void {

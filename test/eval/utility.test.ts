@@ -1,13 +1,13 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InputError } from "../../src/errors.js";
 import { TASKS, type TaskSpec } from "../../src/eval/tasks.js";
 import { runUtility } from "../../src/eval/utility.js";
 import { SHARED_DATA_SKIP, SHARED_EVAL_DIR } from "./data-dir.js";
 import { BigramModel, TOY_CORPUS } from "./fake-model.js";
+import { withTempDir } from "../helpers/temp.js";
 
 const close = (actual: number | null | undefined, expected: number, eps = 1e-6) =>
   assert.ok(typeof actual === "number" && Math.abs(actual - expected) < eps, `${actual} is not ${expected}`);
@@ -18,9 +18,9 @@ const toyTasks: TaskSpec[] = [
   { name: "toy_lambada", file: "toy_lambada.jsonl", format: "last-word", metrics: ["ppl", "acc"], delimiter: " ", expectedDocs: 2 },
 ];
 
-async function withToyData(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "lethe-utility-"));
-  try {
+/** A test function given a fresh folder holding the toy task files, removed when the test finishes. */
+function withToyData(fn: (dir: string) => Promise<void>): (t: TestContext) => Promise<void> {
+  return withTempDir("utility", async (dir) => {
     await writeFile(
       join(dir, "toy_mc.jsonl"),
       [
@@ -46,73 +46,61 @@ async function withToyData(fn: (dir: string) => Promise<void>): Promise<void> {
       ].join("\n"),
     );
     await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
-test("utility runs task specs as data and computes acc, acc_norm, ppl by hand-checked values", async () => {
-  await withToyData(async (dir) => {
-    const model = new BigramModel(TOY_CORPUS);
-    const r = await runUtility(model, { dataDir: dir, tasks: toyTasks });
-    assert.equal(r.suite, "utility");
-    assert.equal(r.model, "bigram");
-    close(r.metrics["toy_mc/acc"], 0.5);
-    close(r.metrics["toy_mc/acc_norm"], 1);
-    close(r.metrics["toy_mc/acc_stderr"], 0.5); // sqrt(0.5 / 2)
-    close(r.metrics["toy_mc/acc_norm_stderr"], 0);
-    close(r.metrics["toy_wino/acc"], 1);
-    assert.equal(r.metrics["toy_wino/acc_stderr"], null); // one document
-    close(r.metrics["toy_lambada/ppl"], 2); // exp(-(ln 1/4 + ln 1) / 2)
-    close(r.metrics["toy_lambada/acc"], 0.5);
-    assert.deepEqual(r.details!.tasks.toy_mc, { file: "toy_mc.jsonl", scored: 2, skipped: 0, malformedLines: [2, 4] });
-  });
-});
+test("utility runs task specs as data and computes acc, acc_norm, ppl by hand-checked values", withToyData(async (dir) => {
+  const model = new BigramModel(TOY_CORPUS);
+  const r = await runUtility(model, { dataDir: dir, tasks: toyTasks });
+  assert.equal(r.suite, "utility");
+  assert.equal(r.model, "bigram");
+  close(r.metrics["toy_mc/acc"], 0.5);
+  close(r.metrics["toy_mc/acc_norm"], 1);
+  close(r.metrics["toy_mc/acc_stderr"], 0.5); // sqrt(0.5 / 2)
+  close(r.metrics["toy_mc/acc_norm_stderr"], 0);
+  close(r.metrics["toy_wino/acc"], 1);
+  assert.equal(r.metrics["toy_wino/acc_stderr"], null); // one document
+  close(r.metrics["toy_lambada/ppl"], 2); // exp(-(ln 1/4 + ln 1) / 2)
+  close(r.metrics["toy_lambada/acc"], 0.5);
+  assert.deepEqual(r.details!.tasks.toy_mc, { file: "toy_mc.jsonl", scored: 2, skipped: 0, malformedLines: [2, 4] });
+}));
 
-test("utility reports malformed lines with their line numbers and runs the rest", async () => {
-  await withToyData(async (dir) => {
-    const r = await runUtility(new BigramModel(TOY_CORPUS), { dataDir: dir, tasks: [toyTasks[0]] });
-    const warning = r.warnings.find((w) => w.includes("unusable line"));
-    assert.ok(warning, r.warnings.join("\n"));
-    assert.match(warning, /toy_mc\.jsonl: 2 unusable line\(s\) skipped/);
-    assert.match(warning, /toy_mc\.jsonl:2: not valid JSON/);
-    assert.match(warning, /toy_mc\.jsonl:4: "gold" must be an integer from 0 to 1/);
-  });
-});
+test("utility reports malformed lines with their line numbers and runs the rest", withToyData(async (dir) => {
+  const r = await runUtility(new BigramModel(TOY_CORPUS), { dataDir: dir, tasks: [toyTasks[0]] });
+  const warning = r.warnings.find((w) => w.includes("unusable line"));
+  assert.ok(warning, r.warnings.join("\n"));
+  assert.match(warning, /toy_mc\.jsonl: 2 unusable line\(s\) skipped/);
+  assert.match(warning, /toy_mc\.jsonl:2: not valid JSON/);
+  assert.match(warning, /toy_mc\.jsonl:4: "gold" must be an integer from 0 to 1/);
+}));
 
-test("utility limit keeps the first N usable documents", async () => {
-  await withToyData(async (dir) => {
-    const r = await runUtility(new BigramModel(TOY_CORPUS), { dataDir: dir, tasks: [toyTasks[0]], limit: 1 });
-    close(r.metrics["toy_mc/acc"], 1);
-    assert.equal(r.details!.tasks.toy_mc.scored, 1);
-    await assert.rejects(runUtility(new BigramModel(TOY_CORPUS), { dataDir: dir, limit: 0 }), InputError);
-  });
-});
+test("utility limit keeps the first N usable documents", withToyData(async (dir) => {
+  const r = await runUtility(new BigramModel(TOY_CORPUS), { dataDir: dir, tasks: [toyTasks[0]], limit: 1 });
+  close(r.metrics["toy_mc/acc"], 1);
+  assert.equal(r.details!.tasks.toy_mc.scored, 1);
+  await assert.rejects(runUtility(new BigramModel(TOY_CORPUS), { dataDir: dir, limit: 0 }), InputError);
+}));
 
-test("utility truncates over-long prompts from the left with a warning", async () => {
-  await withToyData(async (dir) => {
-    const model = new BigramModel(TOY_CORPUS, { contextLength: 4 });
-    const r = await runUtility(model, { dataDir: dir, tasks: [toyTasks[2]] });
-    assert.ok(r.warnings.some((w) => /truncated from the left.*toy_lambada\.jsonl line 1/.test(w)), r.warnings.join("\n"));
-    // Truncation keeps "the" before "mat", so its probability is unchanged.
-    close(r.metrics["toy_lambada/ppl"], 2);
-  });
-});
+test("utility truncates over-long prompts from the left with a warning", withToyData(async (dir) => {
+  const model = new BigramModel(TOY_CORPUS, { contextLength: 4 });
+  const r = await runUtility(model, { dataDir: dir, tasks: [toyTasks[2]] });
+  assert.ok(r.warnings.some((w) => /truncated from the left.*toy_lambada\.jsonl line 1/.test(w)), r.warnings.join("\n"));
+  // Truncation keeps "the" before "mat", so its probability is unchanged.
+  close(r.metrics["toy_lambada/ppl"], 2);
+}));
 
-test("utility: missing files, unknown tasks and empty sets are input errors", async () => {
-  await withToyData(async (dir) => {
-    const model = new BigramModel(TOY_CORPUS);
-    await assert.rejects(runUtility(model, { dataDir: join(dir, "nope"), tasks: [toyTasks[0]] }), /does not exist/);
-    await assert.rejects(runUtility(model, { dataDir: dir, tasks: ["mmlu"] }), InputError);
-    await assert.rejects(runUtility(model, { dataDir: dir, tasks: [] }), InputError);
-    await writeFile(join(dir, "empty.jsonl"), "\n");
-    const empty: TaskSpec = { ...toyTasks[0], name: "empty", file: "empty.jsonl" };
-    await assert.rejects(runUtility(model, { dataDir: dir, tasks: [empty] }), /no usable benchmark document/);
-    const partly = await runUtility(model, { dataDir: dir, tasks: [empty, toyTasks[1]] });
-    assert.equal(partly.metrics["empty/acc"], null);
-    assert.ok(partly.warnings.some((w) => w.startsWith("empty: no usable document")));
-  });
-});
+test("utility: missing files, unknown tasks and empty sets are input errors", withToyData(async (dir) => {
+  const model = new BigramModel(TOY_CORPUS);
+  await assert.rejects(runUtility(model, { dataDir: join(dir, "nope"), tasks: [toyTasks[0]] }), /does not exist/);
+  await assert.rejects(runUtility(model, { dataDir: dir, tasks: ["mmlu"] }), InputError);
+  await assert.rejects(runUtility(model, { dataDir: dir, tasks: [] }), InputError);
+  await writeFile(join(dir, "empty.jsonl"), "\n");
+  const empty: TaskSpec = { ...toyTasks[0], name: "empty", file: "empty.jsonl" };
+  await assert.rejects(runUtility(model, { dataDir: dir, tasks: [empty] }), /no usable benchmark document/);
+  const partly = await runUtility(model, { dataDir: dir, tasks: [empty, toyTasks[1]] });
+  assert.equal(partly.metrics["empty/acc"], null);
+  assert.ok(partly.warnings.some((w) => w.startsWith("empty: no usable document")));
+}));
 
 test("utility held-out perplexity and bits per byte", async () => {
   // <s> the cat sat on the mat: 1 · 1/2 · 1/2 · 1/2 · 1 · 1/4 = 1/32 over 6 tokens and 22 bytes.

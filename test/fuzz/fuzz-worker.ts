@@ -262,7 +262,7 @@ async function useModel(path: string, results: string[], trainToo: boolean): Pro
   });
   let ids: number[] = [];
   await step(results, "llama.cpp", async () => {
-    const model = Model.load(path, { threads: 1, generationThreads: 1, contextLength: 32, maxSequences: 1, packTokens: 32 });
+    const model = await Model.load(path, { threads: 1, generationThreads: 1, contextLength: 32, maxSequences: 1, packTokens: 32 });
     try {
       ids = model.tokenize("Tallwyn went to Ololesk: \u00e9, \u4e16, \ud83d\ude00.").slice(0, 12);
       await model.tokenLogprobs([ids]);
@@ -275,7 +275,7 @@ async function useModel(path: string, results: string[], trainToo: boolean): Pro
   if (!trainToo) return;
   await step(results, "trainer", async () => {
     checkTrainable(path);
-    const trainer = Trainer.load(path, { threads: 1 });
+    const trainer = await Trainer.load(path, { threads: 1 });
     try {
       const seq = ids.length >= 2 ? ids : [1, 2, 3];
       await trainer.loss(nextTokenBatch([seq.filter((t) => t < trainer.info.nVocab)]));

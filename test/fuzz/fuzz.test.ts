@@ -10,12 +10,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { PLAN, TOTAL_CASES } from "./plan.js";
+import { testTempDir } from "../helpers/temp.js";
 
 const SEED = Number(process.env.LETHE_FUZZ_SEED ?? 13);
 if (!Number.isSafeInteger(SEED) || SEED < 0) throw new Error(`LETHE_FUZZ_SEED must be a non-negative integer, got ${process.env.LETHE_FUZZ_SEED}`);
@@ -79,34 +79,30 @@ function runWorker(dir: string, start: number): Promise<WorkerRun> {
   });
 }
 
-test(`fuzz: ${TOTAL_CASES} seeded mutations of model, labels, manifest and tokenizer files end in success or a typed error (seed ${SEED})`, { timeout: 300_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "lethe-fuzz-"));
+test(`fuzz: ${TOTAL_CASES} seeded mutations of model, labels, manifest and tokenizer files end in success or a typed error (seed ${SEED})`, { timeout: 300_000 }, async (t) => {
+  const dir = testTempDir(t, "fuzz");
   const failures: string[] = [];
   const lines: CaseLine[] = [];
   const rerun = (i: number) => `rerun: node --import tsx test/fuzz/fuzz-worker.ts ${join(tmpdir(), "fuzz-case")} ${SEED} ${i} ${i + 1}`;
-  try {
-    let next = 0;
-    while (next < TOTAL_CASES) {
-      const run = await runWorker(dir, next);
-      lines.push(...run.finished);
-      if (!run.death) break;
-      // A worker that dies between cases died making the next one (a bug of the fuzzer itself).
-      const at = run.running?.i ?? (run.finished.at(-1)?.i ?? next - 1) + 1;
-      const what = run.running ? `${run.running.target}: ${run.running.what}` : "while making the mutation";
-      const why = run.death === "hung" ? `hung (no result in ${CASE_TIMEOUT_MS / 1000} s)` : `killed the process (${run.death})`;
-      // The lines that say why: an assertion or exception, not stack frames or node's banner.
-      const reason = run.stderr
-        .split("\n")
-        .map((l) => l.trim())
-        .filter((l) => l.length > 1 && !l.startsWith("at ") && !l.startsWith("Node.js v") && !/^[\^}{]+$/.test(l))
-        .slice(-3)
-        .join(" / ");
-      failures.push(`case ${at} (${what}) ${why}; stderr: ${reason}; ${rerun(at)}`);
-      if (!run.running) break;
-      next = at + 1;
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  let next = 0;
+  while (next < TOTAL_CASES) {
+    const run = await runWorker(dir, next);
+    lines.push(...run.finished);
+    if (!run.death) break;
+    // A worker that dies between cases died making the next one (a bug of the fuzzer itself).
+    const at = run.running?.i ?? (run.finished.at(-1)?.i ?? next - 1) + 1;
+    const what = run.running ? `${run.running.target}: ${run.running.what}` : "while making the mutation";
+    const why = run.death === "hung" ? `hung (no result in ${CASE_TIMEOUT_MS / 1000} s)` : `killed the process (${run.death})`;
+    // The lines that say why: an assertion or exception, not stack frames or node's banner.
+    const reason = run.stderr
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.length > 1 && !l.startsWith("at ") && !l.startsWith("Node.js v") && !/^[\^}{]+$/.test(l))
+      .slice(-3)
+      .join(" / ");
+    failures.push(`case ${at} (${what}) ${why}; stderr: ${reason}; ${rerun(at)}`);
+    if (!run.running) break;
+    next = at + 1;
   }
   for (const line of lines) {
     for (const result of line.results ?? []) {

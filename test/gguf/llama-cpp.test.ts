@@ -1,16 +1,15 @@
 // llama.cpp (through node-llama-cpp) must load what this package writes and read the weights the
 // way they were meant.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type Llama, LlamaCompletion, LlamaLogLevel, type LlamaModel, getLlama } from "node-llama-cpp";
 import { GgmlType, type GgufTensorInput, type LlamaConfig, llamaMetadata, llamaTensorShapes, writeGguf } from "../../src/gguf/index.js";
 import { SeededRandom } from "../../src/util/random.js";
 import { BYTE_BOS_ID, BYTE_EOS_ID, TINY_LLAMA_CONFIG, byteTokenizerMetadata, makeTinyModel } from "../fixtures/tiny-model.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-gguf-llamacpp-"));
+const dir = tempDir("gguf-llamacpp");
 let llama: Llama;
 const errors: string[] = [];
 
@@ -26,7 +25,6 @@ before(async () => {
 });
 after(async () => {
   await llama?.dispose();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function withModel<T>(modelPath: string, use: (model: LlamaModel) => Promise<T>): Promise<T> {

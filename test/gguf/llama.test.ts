@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { FileFormatError, InputError, UnsupportedModelError } from "../../src/errors.js";
 import {
   GgmlType,
@@ -18,9 +17,9 @@ import {
   writeGguf,
 } from "../../src/gguf/index.js";
 import { BYTE_VOCAB_SIZE, TINY_LLAMA_CONFIG, byteTokenizerMetadata, makeTinyModel } from "../fixtures/tiny-model.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-gguf-llama-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("gguf-llama");
 
 const SMALL: LlamaConfig = {
   nVocab: 10,

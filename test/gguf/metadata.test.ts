@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { FileFormatError } from "../../src/errors.js";
 import { type GgufMetadata, metaArray, metaNumber, metaOptional, metaString, readGguf, writeGguf } from "../../src/gguf/index.js";
+import { tempDir } from "../helpers/temp.js";
 
 const metadata: GgufMetadata = new Map([
   ["general.architecture", { type: "string", value: "llama" }],
@@ -17,8 +16,7 @@ const metadata: GgufMetadata = new Map([
   ["ids", { type: "array", itemType: "i32", value: [1, 2] }],
 ]);
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-gguf-meta-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("gguf-meta");
 
 test("metaString and metaNumber return values of the right type", () => {
   assert.equal(metaString(metadata, "general.architecture"), "llama");

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { FileFormatError, InputError, type LetheError, UnsupportedModelError } from "../../src/errors.js";
 import { GgmlType, readGguf, readTensorBytes, readTensorF32, writeGguf } from "../../src/gguf/index.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-gguf-errors-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("gguf-errors");
 
 // One F32 tensor "t" of 32 elements and no metadata. Byte layout: 24-byte header, name length at 24,
 // name at 32, n_dims at 33, dims[0] at 37, type at 45, offset at 49, data at 64..192.

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { InputError } from "../../src/errors.js";
 import {
   GgmlType,
@@ -13,9 +12,9 @@ import {
   readTensorF32,
   writeGguf,
 } from "../../src/gguf/index.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-gguf-roundtrip-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("gguf-roundtrip");
 
 test("a minimal file has exactly the GGUF v3 bytes, padded to the 32-byte alignment", () => {
   const path = join(dir, "minimal.gguf");

@@ -1,10 +1,9 @@
 // Model files whose header parses but which llama.cpp or the trainer would abort on (issue 13) are
 // refused with an InputError naming the file and the key, before any native code sees them.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 
 import { Model } from "../../src/engine/model.js";
 import { probeModelFile } from "../../src/engine/probe.js";
@@ -17,9 +16,9 @@ import { writeGguf } from "../../src/gguf/write.js";
 import { validateModelFile } from "../../src/gguf/validate.js";
 import { BAD_MODELS, makeBadModel, sentencePieceMetadata } from "../fixtures/bad-models.js";
 import { TINY_LLAMA_CONFIG, makeTinyModel } from "../fixtures/tiny-model.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-validate-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("validate");
 
 function refused(path: string, names: RegExp) {
   return (error: unknown) => {
@@ -35,8 +34,8 @@ for (const [name, bad] of Object.entries(BAD_MODELS)) {
   test(`${bad.problem} is an InputError naming the file and key, for the header check, llama.cpp loading and the trainer`, async () => {
     const path = makeBadModel(dir, name);
     assert.throws(() => validateModelFile(readGguf(path)), refused(path, bad.names));
-    assert.throws(() => Model.load(path, { threads: 1 }), refused(path, bad.names));
-    assert.throws(() => Trainer.load(path, { threads: 1 }), refused(path, bad.names));
+    await assert.rejects(() => Model.load(path, { threads: 1 }), refused(path, bad.names));
+    await assert.rejects(() => Trainer.load(path, { threads: 1 }), refused(path, bad.names));
   });
 }
 
@@ -86,7 +85,7 @@ test("a model without a tokenizer (tokenizer.ggml.model \"none\") is refused; un
   const path = join(dir, "no-tokenizer.gguf");
   const metadata = new Map(file.metadata).set("tokenizer.ggml.model", { type: "string", value: "none" });
   writeGguf(path, { metadata, tensors: file.tensors.map((t) => ({ name: t.name, dims: t.dims, type: GgmlType.F32, data: readTensorF32(file, t.name) })) });
-  assert.throws(
+  await assert.rejects(
     () => Model.load(path, { threads: 1 }),
     (e: unknown) => e instanceof UnsupportedModelError && e.message.startsWith(path) && /"tokenizer\.ggml\.model" is string "none"/.test(e.message),
   );
@@ -113,7 +112,7 @@ function retyped(name: string, type: GgmlType): string {
 test("a weight stored in an integer type is refused; unchecked, llama.cpp crashes on it", async () => {
   for (const [name, type] of [["blk.0.attn_q.weight", GgmlType.I32], ["token_embd.weight", GgmlType.I32], ["output.weight", GgmlType.Q8_1]] as const) {
     const path = retyped(name, type);
-    assert.throws(() => Model.load(path, { threads: 1 }), refused(path, new RegExp(`tensor "${name.replace(/\./g, "\\.")}" is ${GgmlType[type]}, a type ggml cannot compute with`)));
+    await assert.rejects(() => Model.load(path, { threads: 1 }), refused(path, new RegExp(`tensor "${name.replace(/\./g, "\\.")}" is ${GgmlType[type]}, a type ggml cannot compute with`)));
   }
   const raw = await probeModelFile(retyped("blk.0.attn_q.weight", GgmlType.I32), { checks: false });
   assert.ok(!raw.ok && raw.crashed);
@@ -132,12 +131,12 @@ test("a SentencePiece vocabulary without a byte token is refused; unchecked, lla
   };
   const complete = spm("spm.gguf", []);
   validateModelFile(readGguf(complete));
-  const model = Model.load(complete, { threads: 1, contextLength: 32 });
+  const model = await Model.load(complete, { threads: 1, contextLength: 32 });
   assert.ok(model.tokenize("the cat \u00e9").length > 3);
   await model.dispose();
 
   const missing = spm("spm-missing-byte.gguf", [0xc3]);
-  assert.throws(() => Model.load(missing, { threads: 1 }), refused(missing, /has no byte token <0xC3>/));
+  await assert.rejects(() => Model.load(missing, { threads: 1 }), refused(missing, /has no byte token <0xC3>/));
   const raw = await probeModelFile(missing, { checks: false });
   assert.ok(!raw.ok && raw.crashed);
   assert.match(raw.error.message, /std::out_of_range|terminate/);

@@ -1,16 +1,15 @@
 // `lethe report` through the real CLI: default output path, --json result, roles, exit codes.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ozEval, unlearnLosses } from "./fixture.js";
+import { tempDir } from "../helpers/temp.js";
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "lethe.js");
-const dir = mkdtempSync(join(tmpdir(), "lethe-report-cli-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("report-cli");
 
 const lethe = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: dir });
 

@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { FileFormatError, InputError } from "../../src/errors.js";
 import { buildReport, writeReport } from "../../src/report/index.js";
 import { loadReportInputs, sourceName } from "../../src/report/load.js";
 import { ozEval, pretrainHistory, unlearnLosses } from "./fixture.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-report-load-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("report-load");
 
 const write = (path: string, value: unknown) => {
   mkdirSync(join(path, ".."), { recursive: true });

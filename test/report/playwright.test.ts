@@ -1,16 +1,15 @@
 // The report renders in headless Chromium: the table and every chart drawn, nothing fetched, no
 // console errors, untrusted text inert, and a screenshot that is a real picture.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { writeReport } from "../../src/report/index.js";
 import { CHROMIUM, openReport } from "./browser.js";
 import { ozEval, pretrainHistory, unlearnLosses } from "./fixture.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-report-browser-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("report-browser");
 
 async function makeReport(): Promise<string> {
   writeFileSync(join(dir, "eval.json"), JSON.stringify(ozEval({ hostile: true })));

@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, openSync, rmSync, statSync, utimesSync, writeFileSync, writeSync, closeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, openSync, statSync, utimesSync, writeFileSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { FULL_HASH_LIMIT, fingerprintFile, hashConfig, stableStringify } from "../../src/run/hash.js";
 import { InputError } from "../../src/errors.js";
+import { withTempDir } from "../helpers/temp.js";
 
 test("stableStringify sorts keys at every depth and keeps array order", () => {
   assert.equal(stableStringify({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } }), '{"a":{"c":null,"d":[1,{"x":1,"y":2}]},"b":1}');
@@ -35,20 +35,9 @@ test("hashConfig: SHA-256 of the stable JSON; key order does not matter, values 
   assert.notEqual(hashConfig({ a: [1, 2] }), hashConfig({ a: [2, 1] }));
 });
 
-function withDir(fn: (dir: string) => Promise<void>) {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lethe-hash-"));
-    try {
-      await fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
-
 test(
   "a small file's fingerprint is the SHA-256 of its content, whatever its mtime",
-  withDir(async (dir) => {
+  withTempDir("hash", async (dir) => {
     const path = join(dir, "small.txt");
     writeFileSync(path, "abc");
     assert.equal(await fingerprintFile(path), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -59,7 +48,7 @@ test(
 
 test(
   "a large file is fingerprinted by size, mtime and its first and last MiB",
-  withDir(async (dir) => {
+  withTempDir("hash", async (dir) => {
     const path = join(dir, "big.bin");
     const size = FULL_HASH_LIMIT + 1024 * 1024; // 3 MiB: the middle MiB is not sampled
     writeFileSync(path, Buffer.alloc(size, 7));
@@ -87,7 +76,7 @@ test(
 
 test(
   "a directory is fingerprinted from its files' names and fingerprints",
-  withDir(async (dir) => {
+  withTempDir("hash", async (dir) => {
     const data = join(dir, "data");
     mkdirSync(join(data, "sub"), { recursive: true });
     writeFileSync(join(data, "a.txt"), "a");
@@ -102,7 +91,7 @@ test(
 
 test(
   "a missing input is an InputError naming the path",
-  withDir(async (dir) => {
+  withTempDir("hash", async (dir) => {
     const path = join(dir, "nope.gguf");
     await assert.rejects(fingerprintFile(path), (err: unknown) => err instanceof InputError && err.message === `input ${path} does not exist`);
   }),

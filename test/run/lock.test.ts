@@ -1,22 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { LOCK_FILE, RunLock, holderAlive } from "../../src/run/lock.js";
 import { InputError } from "../../src/errors.js";
-
-function withDir(fn: (dir: string) => Promise<void>) {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lethe-lock-"));
-    try {
-      await fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
+import { withTempDir } from "../helpers/temp.js";
 
 /** The pid of a process that has exited. */
 function deadPid(): number {
@@ -31,7 +21,7 @@ function writeLock(dir: string, pid: number, host = hostname()) {
 
 test(
   "acquire writes the holder, release removes the lock, and it can be taken again",
-  withDir(async (dir) => {
+  withTempDir("lock", async (dir) => {
     const lock = await RunLock.acquire(dir);
     const holder = JSON.parse(readFileSync(join(dir, LOCK_FILE), "utf8")) as { pid: number; hostname: string };
     assert.equal(holder.pid, process.pid);
@@ -46,7 +36,7 @@ test(
 
 test(
   "a second acquire in the same process is refused",
-  withDir(async (dir) => {
+  withTempDir("lock", async (dir) => {
     const lock = await RunLock.acquire(dir);
     try {
       await assert.rejects(RunLock.acquire(dir), (err: unknown) => err instanceof InputError && err.message === `${dir} is already open in this process`);
@@ -58,7 +48,7 @@ test(
 
 test(
   "a lock held by a live process is refused with who holds it",
-  withDir(async (dir) => {
+  withTempDir("lock", async (dir) => {
     writeLock(dir, 1); // pid 1 always exists
     await assert.rejects(RunLock.acquire(dir), (err: unknown) => {
       assert.ok(err instanceof InputError);
@@ -71,7 +61,7 @@ test(
 
 test(
   "a stale lock from a dead pid is taken over",
-  withDir(async (dir) => {
+  withTempDir("lock", async (dir) => {
     const pid = deadPid();
     writeLock(dir, pid);
     assert.equal(holderAlive({ pid, hostname: hostname(), startedAt: "", command: "" }), false);
@@ -84,7 +74,7 @@ test(
 
 test(
   "a lock from another host cannot be checked, so it is respected",
-  withDir(async (dir) => {
+  withTempDir("lock", async (dir) => {
     writeLock(dir, deadPid(), "elsewhere.example");
     await assert.rejects(RunLock.acquire(dir), /in use by another lethe process \(pid \d+ on host elsewhere\.example/);
   }),
@@ -92,7 +82,7 @@ test(
 
 test(
   "an unreadable lock file is reported, not overwritten",
-  withDir(async (dir) => {
+  withTempDir("lock", async (dir) => {
     writeFileSync(join(dir, LOCK_FILE), "garbage");
     await assert.rejects(RunLock.acquire(dir), (err: unknown) => err instanceof InputError && err.message === `${join(dir, LOCK_FILE)} is not a lethe lock file`);
     assert.equal(readFileSync(join(dir, LOCK_FILE), "utf8"), "garbage");
@@ -101,7 +91,7 @@ test(
 
 test(
   "release leaves a lock that is no longer this one's alone",
-  withDir(async (dir) => {
+  withTempDir("lock", async (dir) => {
     const lock = await RunLock.acquire(dir);
     writeLock(dir, 1);
     await lock.release();

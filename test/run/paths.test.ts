@@ -1,13 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { linkSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { linkSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../../src/errors.js";
 import { checkOutputFile, refuseOverwritingInputs } from "../../src/run/paths.js";
 import { unwritableFolder } from "../cli/helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-paths-"));
+const dir = tempDir("paths");
 const model = join(dir, "base.gguf");
 writeFileSync(model, "weights");
 const corpus = join(dir, "books");

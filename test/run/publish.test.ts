@@ -2,8 +2,7 @@
 // by one rename, no partial file, nothing left behind, and one publisher per path at a time.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { linkSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
@@ -11,21 +10,11 @@ import { test } from "node:test";
 import { InputError } from "../../src/errors.js";
 import { sha256File } from "../../src/run/hash.js";
 import { lockOutput, outputLockPath, publishFile } from "../../src/run/publish.js";
-
-function withDir(fn: (dir: string) => Promise<void>) {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lethe-publish-"));
-    try {
-      await fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
+import { withTempDir } from "../helpers/temp.js";
 
 test(
   "publishing twice leaves no temporary file, and a new source replaces the published file",
-  withDir(async (dir) => {
+  withTempDir("publish", async (dir) => {
     const source = join(dir, "model.gguf");
     const out = join(dir, "out.gguf");
     writeFileSync(source, "weights v1");
@@ -43,7 +32,7 @@ test(
 
 test(
   "the published file is a copy: writing into it leaves the run directory's file intact, and the other way round",
-  withDir(async (dir) => {
+  withTempDir("publish", async (dir) => {
     const source = join(dir, "model.gguf");
     const out = join(dir, "out.gguf");
     writeFileSync(source, "weights v1");
@@ -59,7 +48,7 @@ test(
 
 test(
   "publishing over a hard link left by an older lethe breaks the link",
-  withDir(async (dir) => {
+  withTempDir("publish", async (dir) => {
     const source = join(dir, "model.gguf");
     const out = join(dir, "out.gguf");
     writeFileSync(source, "weights v1");
@@ -73,7 +62,7 @@ test(
 
 test(
   "given the source's hash, an output that already holds it is not rewritten",
-  withDir(async (dir) => {
+  withTempDir("publish", async (dir) => {
     const source = join(dir, "model.gguf");
     const out = join(dir, "out.gguf");
     writeFileSync(source, "weights v1");
@@ -90,7 +79,7 @@ test(
 
 test(
   "a second publisher to the same output is refused, naming the process that holds it",
-  withDir(async (dir) => {
+  withTempDir("publish", async (dir) => {
     const source = join(dir, "model.gguf");
     const out = join(dir, "out.gguf");
     writeFileSync(source, "weights of run 2");
@@ -124,7 +113,7 @@ test(
 
 test(
   "a run holding the output's lock publishes with it; another lock of the same output in the process is refused",
-  withDir(async (dir) => {
+  withTempDir("publish", async (dir) => {
     const source = join(dir, "model.gguf");
     const out = join(dir, "out.gguf");
     writeFileSync(source, "weights");

@@ -1,22 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RunDir, STAGING_DIR, checkOutputName } from "../../src/run/run-dir.js";
 import { LOCK_FILE } from "../../src/run/lock.js";
 import { MANIFEST_FILE, parseManifest } from "../../src/run/manifest.js";
 import { FileFormatError, InputError } from "../../src/errors.js";
+import { withTempDir } from "../helpers/temp.js";
 
+/** A test function given the path of a run directory (not made yet) in a fresh temp folder of its own. */
 function withDir(fn: (dir: string) => Promise<void>) {
-  return async () => {
-    const root = mkdtempSync(join(tmpdir(), "lethe-rundir-"));
-    try {
-      await fn(join(root, "run"));
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
-  };
+  return withTempDir("rundir", (root) => fn(join(root, "run")));
 }
 
 const readManifest = (dir: string) => JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8")) as { kind: string; version: number; stages: unknown[] };

@@ -1,23 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RunDir, describeStageEvent, pendingStages, runStages, staleReason, STAGING_DIR, LOCK_FILE, type Stage, type StageEvent, type StageRecord } from "../../src/run/index.js";
 import { B_LINES, stages as slowStages } from "./fixtures/slow-stages.js";
-
-function withDir(fn: (dir: string) => Promise<void>) {
-  return async () => {
-    const root = mkdtempSync(join(tmpdir(), "lethe-stages-"));
-    try {
-      await fn(root);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
-  };
-}
+import { withTempDir } from "../helpers/temp.js";
 
 /** A three-stage pipeline where each stage appends its tag to the previous output; counts runs. */
 function pipeline(dir: string, config: { a: number; b: number; c: number }, input: string) {
@@ -53,7 +42,7 @@ async function runPipeline(dir: string, config = { a: 1, b: 1, c: 1 }, opts: { r
 
 test(
   "a first run runs every stage; a second run skips them all and keeps their stats",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     const first = await runPipeline(dir);
     assert.deepEqual(first.runs, ["a", "b", "c"]);
     assert.deepEqual(first.reasons, ["a: not run yet", 'b: the earlier stage "a" ran again', 'c: the earlier stage "a" ran again']);
@@ -75,7 +64,7 @@ test(
 
 test(
   "a changed config re-runs that stage and every later one",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     await runPipeline(dir);
     const changed = await runPipeline(dir, { a: 1, b: 2, c: 1 });
     assert.deepEqual(changed.runs, ["b", "c"]);
@@ -86,7 +75,7 @@ test(
 
 test(
   "a changed input re-runs from the stage that reads it",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     await runPipeline(dir);
     writeFileSync(join(dir, "input.txt"), "other\n");
     const changed = await runPipeline(dir);
@@ -98,7 +87,7 @@ test(
 
 test(
   "a deleted output re-runs its stage, and later stages see the new content",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     await runPipeline(dir);
     rmSync(join(dir, "run", "b.txt"));
     const again = await runPipeline(dir);
@@ -109,7 +98,7 @@ test(
 
 test(
   "rerunFrom forces a stage and those after it",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     await runPipeline(dir);
     const forced = await runPipeline(dir, undefined, { rerunFrom: "c" });
     assert.deepEqual(forced.runs, ["c"]);
@@ -119,7 +108,7 @@ test(
 
 test(
   "a failing stage is recorded as failed, leaves no output, and runs again next time",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     const runDir = await RunDir.open(join(dir, "run"), { kind: "test" });
     let fail = true;
     const stage: Stage = {
@@ -151,7 +140,7 @@ test(
 
 test(
   "a stage must write what it declares, and only that",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     const runDir = await RunDir.open(join(dir, "run"), { kind: "test" });
     try {
       const lazy: Stage = { name: "lazy", config: {}, outputs: ["x"], async run() {} };
@@ -170,7 +159,7 @@ test(
 
 test(
   "an aborted signal stops before the next stage",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     const runDir = await RunDir.open(join(dir, "run"), { kind: "test" });
     const controller = new AbortController();
     const ran: string[] = [];
@@ -218,7 +207,7 @@ test("staleReason compares the record with the stage's current facts", () => {
 
 test(
   "kill -9 in the middle of a stage: no half output under its final name, and a rerun finishes it",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     const runPath = join(dir, "run");
     const fixture = fileURLToPath(new URL("./fixtures/slow-stages.ts", import.meta.url));
     const child = spawn(process.execPath, ["--import", "tsx", fixture, runPath, "200"], { stdio: ["ignore", "pipe", "pipe"] });
@@ -261,7 +250,7 @@ test(
 
 test(
   "stage outputs can be directories",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     const runDir = await RunDir.open(join(dir, "run"), { kind: "test" });
     try {
       const stage: Stage = {
@@ -293,7 +282,7 @@ test("describeStageEvent gives one readable line per event", () => {
 
 test(
   "pendingStages names the stages a run would run, without running any",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     const pending = async (config: { a: number; b: number; c: number }, rerunFrom?: string) => {
       const { runs, stages } = pipeline(dir, config, join(dir, "input.txt"));
       const runDir = await RunDir.open(join(dir, "run"), { kind: "test" });
@@ -319,7 +308,7 @@ const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, "run", "ma
 
 test(
   "an output rewritten in place after its stage finished re-runs that stage instead of passing as up to date",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     await runPipeline(dir);
     const b = join(dir, "run", "b.txt");
     const { atime, mtime } = statSync(b);
@@ -337,7 +326,7 @@ test(
 
 test(
   "an output touched but not changed keeps its stage, and the new file times are recorded",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     await runPipeline(dir);
     const before = manifestOf(dir).stages.find((s) => s.name === "a")!.outputHashes!["a.txt"];
     const future = new Date(Date.now() + 3600_000);
@@ -353,7 +342,7 @@ test(
 
 test(
   "pendingStages counts a stage whose output changed as pending",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     await runPipeline(dir);
     writeFileSync(join(dir, "run", "c.txt"), "damaged\n");
     const { stages } = pipeline(dir, { a: 1, b: 1, c: 1 }, join(dir, "input.txt"));
@@ -368,7 +357,7 @@ test(
 
 test(
   "a manifest without output hashes (older lethe): outputs untouched since the stage finished are adopted, later-written ones re-run",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     await runPipeline(dir);
     const path = join(dir, "run", "manifest.json");
     const old = manifestOf(dir);
@@ -389,7 +378,7 @@ test(
 
 test(
   "a directory output is checked file by file",
-  withDir(async (dir) => {
+  withTempDir("stages", async (dir) => {
     let runs = 0;
     const stage: Stage = {
       name: "shards",

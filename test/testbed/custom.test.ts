@@ -2,10 +2,9 @@
 // every testbed kind writes usable as it is by `lethe eval --testbed`. The end-to-end tests train
 // micro models.
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 
 import { runCli } from "../../src/cli/main.js";
 import { InputError } from "../../src/errors.js";
@@ -17,9 +16,9 @@ import { corpusTestbed, customTestbed, holdOutTail, OZ_PROMPTS, ozTestbed, synth
 import { memoryStream } from "../cli/helpers.js";
 import { MICRO } from "./pretrain/helpers.js";
 import { INVENTED, writeTwoCorpora } from "./corpus-helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
-const root = mkdtempSync(join(tmpdir(), "lethe-custom-testbed-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("custom-testbed");
 const corpora = writeTwoCorpora(join(root, "corpora"));
 
 test("held-out tails: the last 3% of paragraphs, or of lines or sentences when that leaves nothing", () => {

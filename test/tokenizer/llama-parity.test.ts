@@ -1,8 +1,7 @@
 // llama.cpp (through node-llama-cpp) must tokenize exactly as BpeTokenizer.encode does, given the
 // GGUF keys from toGgufMetadata: same pre-tokenizer splits, same Unicode classes, same merge order.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -11,9 +10,10 @@ import { createLlamaGguf } from "../../src/gguf/index.js";
 import { BpeTokenizer } from "../../src/tokenizer/bpe.js";
 import { readCorpus } from "../../src/corpus/read.js";
 import { CharClass, charClass } from "../../src/tokenizer/unicode-classes.js";
+import { tempDir } from "../helpers/temp.js";
 
 const DATA = resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared/data");
-const dir = mkdtempSync(join(tmpdir(), "lethe-tokenizer-parity-"));
+const dir = tempDir("tokenizer-parity");
 let llama: Llama;
 
 before(async () => {
@@ -21,7 +21,6 @@ before(async () => {
 });
 after(async () => {
   await llama?.dispose();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Loads only the vocabulary of a tiny model carrying `tok`'s GGUF keys. */

@@ -2,8 +2,7 @@
 // message that says what is wrong, or warns loudly, instead of a misleading error or silent success.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { unlearn, type UnlearnOptions } from "../../src/unlearn/index.js";
 import { InputError, ServiceError, UnsupportedModelError } from "../../src/errors.js";
@@ -11,8 +10,9 @@ import { writeGguf } from "../../src/gguf/write.js";
 import { parseManifest } from "../../src/run/manifest.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
 import { chatReply, deadBaseUrl, startChatServer } from "../llm/fake-chat-server.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-unlearn-hardening-"));
+const dir = tempDir("unlearn-hardening");
 const model = makeTinyModel(dir);
 const forget = join(dir, "forget");
 mkdirSync(forget);

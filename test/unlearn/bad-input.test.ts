@@ -1,8 +1,7 @@
 // Bad input to `unlearn`: each case is a clear LetheError and leaves the run directory consistent.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { unlearn, type UnlearnOptions } from "../../src/unlearn/index.js";
 import { InputError, ServiceError, UnsupportedModelError } from "../../src/errors.js";
@@ -10,8 +9,9 @@ import { parseManifest } from "../../src/run/manifest.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
 import { microCorpora, type MicroCorpora } from "./helpers.js";
 import { chatReply, startChatServer } from "../llm/fake-chat-server.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-unlearn-bad-"));
+const dir = tempDir("unlearn-bad");
 let corpora: MicroCorpora;
 // Quick settings: short blocks, a couple of steps, automatic anchors off unless a test wants them.
 const quick = { blockTokens: 64, reinforce: { epochs: 0.5 }, finetune: { steps: 2 }, ascent: { steps: 2 }, anchors: { top: 0, gainTokens: 0 } };

@@ -2,14 +2,13 @@
 // the forget text becomes less likely than under the base model.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Model } from "../../src/engine/model.js";
 import { unlearn, WhpLogitsModel, type MethodName } from "../../src/unlearn/index.js";
 import { microCorpora, type MicroCorpora } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-unlearn-baselines-"));
+const dir = tempDir("unlearn-baselines");
 let corpora: MicroCorpora;
 const quick = {
   blockTokens: 64,
@@ -20,7 +19,7 @@ const quick = {
 
 /** Mean log-probability per token of the forget corpus's first documents. */
 async function forgetLogprob(path: string): Promise<number> {
-  const model = Model.load(path, { threads: 2, contextLength: 256 });
+  const model = await Model.load(path, { threads: 2, contextLength: 256 });
   try {
     const seqs = corpora.tb.text.universe.slice(0, 4).map((d) => model.tokenize(d).slice(0, 128));
     const lps = await model.tokenLogprobs(seqs);
@@ -64,7 +63,7 @@ for (const method of ["gradient-ascent", "gradient-difference", "npo", "task-vec
 test("whp-logits writes a descriptor whose combined model finds the forget text less likely", async () => {
   const r = await unlearn({ model: corpora.tb.basePath, forget: [corpora.forgetDir], method: "whp-logits", runDir: join(dir, "logits.run"), config: quick, threads: 2 });
   assert.equal(r.out, undefined);
-  const combined = WhpLogitsModel.fromDescriptor(r.descriptor!, { threads: 2 });
+  const combined = await WhpLogitsModel.fromDescriptor(r.descriptor!, { threads: 2 });
   try {
     const seqs = corpora.tb.text.universe.slice(0, 4).map((d) => combined.tokenize(d).slice(0, 128));
     const lps = await combined.tokenLogprobs(seqs);

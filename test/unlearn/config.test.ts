@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_CONFIG, loadConfigFile, mergeConfigInputs, resolveConfig } from "../../src/unlearn/config.js";
 import { InputError } from "../../src/errors.js";
+import { tempDir } from "../helpers/temp.js";
 
 test("resolveConfig overrides the defaults section by section", () => {
   const c = resolveConfig({ labels: { alpha: 3 }, finetune: { steps: 10 }, method: "npo", blockTokens: 64 });
@@ -34,7 +34,7 @@ test("resolveConfig refuses unknown keys, bad values and bad methods, naming the
 });
 
 test("loadConfigFile names the file on malformed JSON", () => {
-  const dir = mkdtempSync(join(tmpdir(), "lethe-cfg-"));
+  const dir = tempDir("cfg");
   const bad = join(dir, "bad.json");
   writeFileSync(bad, '{"labels": {"alpha": 5,}}');
   assert.throws(() => loadConfigFile(bad), (e: unknown) => e instanceof InputError && e.message.includes(bad));

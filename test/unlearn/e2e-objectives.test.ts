@@ -5,18 +5,18 @@
 // its perplexity tolerance, and record what it measured.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readGguf, readTensorF32 } from "../../src/gguf/read.js";
 import { decodeBlocks } from "../../src/unlearn/whp/labels-file.js";
 import { unlearn } from "../../src/unlearn/index.js";
 import { microCorpora, scoreModel } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 const DOCS = 72;
 
 test("whp with distribution targets, KL retain, validation and frozen embeddings forgets within its tolerance", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "lethe-unlearn-objectives-"));
+  const dir = tempDir("unlearn-objectives");
   const { tb, forgetDir, retainDir } = await microCorpora(join(dir, "corpus"), DOCS);
   const forgetText = tb.text.universe.slice(0, DOCS).join("\n");
   const items = tb.text.truth.probabilityPrompts.filter((p) => forgetText.includes(p.prompt + p.targets[0])).map((p) => ({ prompt: p.prompt, target: p.targets[0]! }));

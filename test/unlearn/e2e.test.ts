@@ -3,16 +3,16 @@
 // likely while generic held-out perplexity barely moves; a rerun is a no-op.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { planUnlearn, unlearn } from "../../src/unlearn/index.js";
 import { microCorpora, scoreModel } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 const DOCS = 72;
 
 test("whp: idiosyncratic continuations drop by a large factor, generic perplexity barely moves", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "lethe-unlearn-e2e-"));
+  const dir = tempDir("unlearn-e2e");
   const { tb, forgetDir, retainDir } = await microCorpora(join(dir, "corpus"), DOCS);
   const forgetText = tb.text.universe.slice(0, DOCS).join("\n");
   // The continuations this forget text teaches: probability prompts and facts stated in it.

@@ -64,7 +64,7 @@ export async function perplexity(model: Model, docs: string[], block = 127): Pro
 
 /** The measures of one model on the micro testbed. */
 export async function measure(path: string, tb: MicroTestbed): Promise<{ probPrompts: number; facts: number; genericPpl: number }> {
-  const model = Model.load(path, { threads: 2, contextLength: 256 });
+  const model = await Model.load(path, { threads: 2, contextLength: 256 });
   try {
     const probPrompts = await continuationProbability(model, tb.text.truth.probabilityPrompts.map((p) => ({ prompt: p.prompt, target: p.targets[0]! })));
     const facts = await continuationProbability(model, tb.text.truth.facts.map((f) => ({ prompt: f.prompt, target: ` ${f.answer}` })));
@@ -77,7 +77,7 @@ export async function measure(path: string, tb: MicroTestbed): Promise<{ probPro
 
 /** A model file's probability of `items` and perplexity on `docs`, loaded for the measurement only. */
 export async function scoreModel(path: string, items: { prompt: string; target: string }[], docs: string[]): Promise<{ p: number; ppl: number }> {
-  const model = Model.load(path, { threads: 2, contextLength: 256 });
+  const model = await Model.load(path, { threads: 2, contextLength: 256 });
   try {
     return { p: await continuationProbability(model, items), ppl: await perplexity(model, docs) };
   } finally {

@@ -2,8 +2,7 @@
 // --out receives a llama.cpp LoRA adapter, and `lora.merge` publishes the merged model in the base's
 // own types instead.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 
@@ -18,8 +17,9 @@ import { readGguf } from "../../src/gguf/read.js";
 import { GgmlType } from "../../src/gguf/types.js";
 import { unlearn } from "../../src/unlearn/index.js";
 import { continuationProbability, microCorpora } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lethe-unlearn-lora-"));
+const dir = tempDir("unlearn-lora");
 
 const config = {
   blockTokens: 64,
@@ -46,7 +46,7 @@ for (const type of ["F16", "Q8_0"] as const satisfies readonly FileType[]) {
 
     const prompts = tb.text.truth.probabilityPrompts.map((p) => ({ prompt: p.prompt, target: p.targets[0]! }));
     const score = async (path: string, lora?: string) => {
-      const m = Model.load(path, { threads: 2, contextLength: 256, ...(lora ? { lora } : {}) });
+      const m = await Model.load(path, { threads: 2, contextLength: 256, ...(lora ? { lora } : {}) });
       try {
         return await continuationProbability(m, prompts);
       } finally {

@@ -2,15 +2,14 @@
 // (node-llama-cpp registers its own ggml backends, so this runs in a file of its own.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
 import { unlearn } from "../../src/unlearn/index.js";
 import { microCorpora } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 test("node-llama-cpp loads the model `unlearn` writes and generates", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "lethe-unlearn-nlc-"));
+  const dir = tempDir("unlearn-nlc");
   const { tb, forgetDir, retainDir } = await microCorpora(join(dir, "corpus"), 4);
   const r = await unlearn({
     model: tb.basePath,

@@ -13,7 +13,8 @@ import { CancelledError } from "../../src/errors.js";
 import { npoStep, referenceLogprobs } from "../../src/unlearn/methods/npo.js";
 import { unlearn } from "../../src/unlearn/index.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
-import { logSoftmaxAt, maxAbsDiff, randomTokens, tempDir } from "../engine/helpers.js";
+import { logSoftmaxAt, maxAbsDiff, randomTokens } from "../engine/helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 const dir = tempDir("npo");
 const trainers: Trainer[] = [];
@@ -26,8 +27,8 @@ const beta = 0.5;
 const base = makeTinyModel(dir, { nLayer: 2, seed: 41 });
 const seqs = [randomTokens(T, 256, 61), randomTokens(T, 256, 62), randomTokens(T, 256, 63)];
 
-function load(path: string): Trainer {
-  const t = Trainer.load(path, { threads: 1 });
+async function load(path: string): Promise<Trainer> {
+  const t = await Trainer.load(path, { threads: 1 });
   trainers.push(t);
   return t;
 }
@@ -47,7 +48,7 @@ async function directNpo(t: Trainer, references: number[]): Promise<{ loss: numb
 }
 
 test("step 0: every NPO weight is exactly 1 and the step is gradient ascent's", async () => {
-  const t = load(base);
+  const t = await load(base);
   const refs = await referenceLogprobs(t, seqs, [2, 0, 1, 0]);
   assert.deepEqual([...refs.keys()], [0, 1, 2]);
   const references = [0, 1, 2].map((i) => refs.get(i)!);
@@ -69,14 +70,14 @@ test("step 0: every NPO weight is exactly 1 and the step is gradient ascent's", 
 });
 
 test("later: weights, loss, gradient and the AdamW update are those of the NPO loss written out directly", async () => {
-  const start = load(base);
+  const start = await load(base);
   const refs = await referenceLogprobs(start, seqs, [0, 1, 2]);
   const references = [0, 1, 2].map((i) => refs.get(i)!);
   // Forget unevenly (ascent on the first two sequences only), so the weights differ by sequence.
   for (let i = 0; i < 4; i++) await start.step(nextTokenBatch(seqs.slice(0, 2), T, -1), { lr: 3e-3 });
   const moved = join(dir, "moved.gguf");
   await start.save(moved);
-  const t = load(moved); // fresh AdamW moments, for the update check below
+  const t = await load(moved); // fresh AdamW moments, for the update check below
 
   const s = await npoStep(t, seqs, references, beta, T);
   const direct = await directNpo(t, references);

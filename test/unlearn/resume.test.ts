@@ -4,14 +4,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { microCorpora, type MicroCorpora } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const dir = mkdtempSync(join(tmpdir(), "lethe-unlearn-resume-"));
+const dir = tempDir("unlearn-resume");
 let corpora: MicroCorpora;
 const configPath = join(dir, "config.json");
 

@@ -65,7 +65,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     });
     const ids = tok.encode(TEXT.repeat(2), { addBos: true }).slice(0, 128);
     const batch = nextTokenBatch([ids]);
-    const trainer = Trainer.load(modelPath, { threads });
+    const trainer = await Trainer.load(modelPath, { threads });
     const bar = ctx.out.progress({ label: "training", total: args.steps, unit: "step" });
     let lossStart = NaN;
     let lossEnd = NaN;
@@ -85,7 +85,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     const params = trainer.info.nParams;
     await trainer.dispose();
 
-    const model = Model.load(trained, { threads, contextLength: 256 });
+    const model = await Model.load(trained, { threads, contextLength: 256 });
     const [theirs] = await model.logits([ids]);
     let diff = 0;
     for (let i = 0; i < ours.length; i++) diff = Math.max(diff, Math.abs(ours[i]! - theirs![i]!));

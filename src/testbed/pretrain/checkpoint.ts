@@ -3,7 +3,7 @@
  * run directory holding everything an uninterrupted run would still have in memory at that step:
  *
  *   model.gguf      the F32 weights (Trainer.save)
- *   optimizer.gguf  the AdamW moments as F32 tensors `<tensor>.adam_m` / `<tensor>.adam_v`
+ *   optimizer.gguf  the AdamW moments (training/optimizer-state.ts)
  *   state.json      the step, the loss history and the key of the run it belongs to
  *
  * The data position needs no field of its own: which blocks a step trains on is a pure function of
@@ -13,11 +13,9 @@
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { OptimizerState, Trainer } from "../../engine/trainer.js";
+import type { Trainer } from "../../engine/trainer.js";
 import { FileFormatError } from "../../errors.js";
-import { readGguf, readTensorF32, metaNumber } from "../../gguf/read.js";
-import { GgmlType, type GgufTensorInput } from "../../gguf/types.js";
-import { writeGguf } from "../../gguf/write.js";
+import { OPTIMIZER_FILE, writeOptimizerState } from "../../training/optimizer-state.js";
 import type { RunDir } from "../../run/run-dir.js";
 
 /** What training has recorded so far. */
@@ -54,8 +52,6 @@ export interface Checkpoint {
 export const CHECKPOINTS_DIR = "checkpoints";
 const STATE_FORMAT = "lethe-pretrain-checkpoint";
 const STATE_VERSION = 1;
-const STEP_KEY = "lethe.optimizer.step";
-const MOMENT_SUFFIXES = [".adam_m", ".adam_v"] as const;
 
 /** The run-directory output name of the checkpoint after `step` steps. */
 export function checkpointName(step: number): string {
@@ -86,7 +82,7 @@ export async function saveCheckpoint(runDir: RunDir, trainer: Trainer, state: Ch
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   await trainer.save(join(tmp, "model.gguf"));
-  writeOptimizerState(join(tmp, "optimizer.gguf"), trainer.optimizerState());
+  writeOptimizerState(join(tmp, OPTIMIZER_FILE), trainer.optimizerState());
   writeFileSync(join(tmp, "state.json"), JSON.stringify(state));
   await runDir.commit(name);
   for (const older of checkpointSteps(runDir).filter((c) => c.step !== state.step)) {
@@ -141,28 +137,4 @@ function readState(path: string): CheckpointState {
 /** The checkpoint state for `step` steps with `history`. */
 export function checkpointState(key: string, step: number, history: TrainHistory): CheckpointState {
   return { format: STATE_FORMAT, version: STATE_VERSION, key, step, history };
-}
-
-/** Writes AdamW moments as F32 tensors of a GGUF file (atomically, like every GGUF write). */
-export function writeOptimizerState(path: string, state: OptimizerState): void {
-  const tensors: GgufTensorInput[] = [];
-  for (const [name, moments] of Object.entries(state.moments)) {
-    moments.forEach((data, i) => tensors.push({ name: name + MOMENT_SUFFIXES[i], dims: [data.length], type: GgmlType.F32, data }));
-  }
-  writeGguf(path, { metadata: new Map([[STEP_KEY, { type: "u32", value: state.step }]]), tensors });
-}
-
-/** Reads moments written by {@link writeOptimizerState}. */
-export function readOptimizerState(path: string): OptimizerState {
-  const file = readGguf(path);
-  const moments: OptimizerState["moments"] = {};
-  for (const tensor of file.tensors) {
-    if (!tensor.name.endsWith(MOMENT_SUFFIXES[0])) continue;
-    const name = tensor.name.slice(0, -MOMENT_SUFFIXES[0].length);
-    moments[name] = [readTensorF32(file, tensor.name), readTensorF32(file, name + MOMENT_SUFFIXES[1])];
-  }
-  if (file.tensors.length !== 2 * Object.keys(moments).length) {
-    throw new FileFormatError(`optimizer state ${path} has unpaired moment tensors`, "delete that checkpoint directory and rerun");
-  }
-  return { step: metaNumber(file, STEP_KEY), moments };
 }

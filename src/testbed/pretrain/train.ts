@@ -10,7 +10,9 @@ import { CancelledError } from "../../errors.js";
 import { createLlamaGguf } from "../../gguf/llama.js";
 import type { GgufMetadata } from "../../gguf/types.js";
 import type { RunDir } from "../../run/run-dir.js";
-import { checkpointState, latestCheckpoint, readOptimizerState, saveCheckpoint, type TrainHistory } from "./checkpoint.js";
+import { trainLoop } from "../../training/loop.js";
+import { OPTIMIZER_FILE, readOptimizerState } from "../../training/optimizer-state.js";
+import { checkpointState, latestCheckpoint, saveCheckpoint, type TrainHistory } from "./checkpoint.js";
 import { BlockSchedule, blockTokens, type BlockSplit } from "./data.js";
 import { llamaConfigOf, type PretrainPreset } from "./presets.js";
 import type { PretrainEvent } from "./events.js";
@@ -52,9 +54,9 @@ function batchesOf(plan: TrainPlan, blocks: ArrayLike<number>): WeightedBatch[] 
 async function startingTrainer(runDir: RunDir, plan: TrainPlan): Promise<{ trainer: Trainer; step: number; history: TrainHistory }> {
   const checkpoint = latestCheckpoint(runDir, plan.key);
   if (checkpoint) {
-    const trainer = Trainer.load(join(checkpoint.dir, "model.gguf"), { threads: plan.threads });
+    const trainer = await Trainer.load(join(checkpoint.dir, "model.gguf"), { threads: plan.threads });
     try {
-      trainer.setOptimizerState(readOptimizerState(join(checkpoint.dir, "optimizer.gguf")));
+      trainer.setOptimizerState(readOptimizerState(join(checkpoint.dir, OPTIMIZER_FILE)));
     } catch (error) {
       await trainer.dispose();
       throw error;
@@ -64,7 +66,7 @@ async function startingTrainer(runDir: RunDir, plan: TrainPlan): Promise<{ train
   const init = runDir.tmpPath("init.gguf");
   createLlamaGguf(init, { config: llamaConfigOf(plan.preset, plan.nVocab), tokenizer: plan.tokenizer, seed: plan.seed });
   try {
-    const trainer = Trainer.load(init, { threads: plan.threads });
+    const trainer = await Trainer.load(init, { threads: plan.threads });
     return { trainer, step: 0, history: { loss: [], gradNorm: [], lr: [], evals: [], trainS: 0 } };
   } finally {
     rmSync(init, { force: true });
@@ -101,26 +103,32 @@ export async function trainModel(
       onEvent({ type: "checkpoint", step, dir });
     };
 
-    for (let step = resumedFrom; step < p.steps; step++) {
-      if (signal.aborted) {
+    await trainLoop({
+      trainer,
+      from: resumedFrom,
+      steps: p.steps,
+      what: "pretraining",
+      signal,
+      async onAbort(step) {
         if (saved !== step) await checkpoint(step);
         throw signal.reason instanceof Error ? signal.reason : new CancelledError(`pretraining at step ${step}`);
-      }
-      const lr = lrAt(step);
-      const batches = batchesOf(plan, schedule.blocksForStep(step, p.batchSize));
-      const result = await trainer.step(batches, { lr, beta1: p.beta1, beta2: p.beta2, weightDecay: p.weightDecay, clip: p.clip });
-      const done = step + 1;
-      history.loss.push(result.loss);
-      history.gradNorm.push(result.gradNorm);
-      history.lr.push(lr);
-      onEvent({ type: "step", step: done, steps: p.steps, loss: result.loss, lr, gradNorm: result.gradNorm, tokens: done * tokensPerStep });
-      if (done % p.evalEvery === 0 || done === p.steps) {
-        const loss = await trainer.loss(evalBatches);
-        history.evals.push({ step: done, loss });
-        onEvent({ type: "eval", step: done, loss });
-      }
-      if (done % p.checkpointEvery === 0 && done < p.steps) await checkpoint(done);
-    }
+      },
+      data: (step) => ({ batches: batchesOf(plan, schedule.blocksForStep(step, p.batchSize)) }),
+      optimizer: (step) => ({ lr: lrAt(step), beta1: p.beta1, beta2: p.beta2, weightDecay: p.weightDecay, clip: p.clip }),
+      afterStep: async (done, result) => {
+        const lr = lrAt(done - 1);
+        history.loss.push(result.loss);
+        history.gradNorm.push(result.gradNorm);
+        history.lr.push(lr);
+        onEvent({ type: "step", step: done, steps: p.steps, loss: result.loss, lr, gradNorm: result.gradNorm, tokens: done * tokensPerStep });
+        if (done % p.evalEvery === 0 || done === p.steps) {
+          const loss = await trainer.loss(evalBatches);
+          history.evals.push({ step: done, loss });
+          onEvent({ type: "eval", step: done, loss });
+        }
+        if (done % p.checkpointEvery === 0 && done < p.steps) await checkpoint(done);
+      },
+    });
     history.trainS = trainS();
     await trainer.save(modelPath);
     return { history, resumedFrom };

@@ -116,7 +116,7 @@ async function gainCandidates(ctx: MethodContext, forgetText: string): Promise<s
   const sample = blocks.filter((_, i) => i % step === 0).slice(0, GAIN_SAMPLE_BLOCKS);
   const gains = new Map<number, { sum: number; n: number }>();
   const score = async (ref: string | ModelRef): Promise<Float32Array[]> => {
-    const model: Model = loadInferenceModel(ref, ctx.blockTokens, ctx.threads);
+    const model: Model = await loadInferenceModel(ref, ctx.blockTokens, ctx.threads);
     try {
       return await model.tokenLogprobs(sample);
     } finally {

@@ -102,7 +102,7 @@ export function logitsGroups<T>(items: readonly T[]): T[][] {
  * 256: llama.cpp pads smaller contexts to 256 while keeping the smaller batch, and packing
  * sequences up to the padded size would then overflow the batch.
  */
-export function loadInferenceModel(model: string | ModelRef, blockTokens: number, threads: number): Model {
+export function loadInferenceModel(model: string | ModelRef, blockTokens: number, threads: number): Promise<Model> {
   const { path, lora } = typeof model === "string" ? { path: model, lora: undefined } : model;
   return Model.load(path, { threads, contextLength: Math.max(256, blockTokens), maxSequences: 4, ...(lora ? { lora } : {}) });
 }

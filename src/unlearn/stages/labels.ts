@@ -14,11 +14,11 @@ import { join } from "node:path";
 import type { Model } from "../../engine/model.js";
 import { CancelledError } from "../../errors.js";
 import { hashConfig } from "../../run/hash.js";
-import type { Stage } from "../../run/stages.js";
+import type { Stage, StageContext } from "../../run/stages.js";
 import { loadDictionary } from "../whp/dictionary.js";
 import { observedRise } from "../maths/generic-logits.js";
-import { anchorTokens, buildLabels, labelStats, pairsPerPosition, type BlockLabels, type GenericRowStats, type LabelChange } from "../whp/labels.js";
-import { AnchorMatcher, splitIntoBlocks, translateBlock } from "../whp/translate.js";
+import { anchorTokens, buildLabels, labelStats, pairsPerPosition, type BlockLabels, type GenericRowStats, type LabelChange, type TargetRules } from "../whp/labels.js";
+import { AnchorMatcher, splitIntoBlocks, translateBlock, type Alignment } from "../whp/translate.js";
 import { decodeBlocks, encodeBlock, type LabelledBlock } from "../whp/labels-file.js";
 import { DICTIONARY_FILE, LABEL_STATS_FILE, LABELS_FILE, type MethodContext } from "../method.js";
 import { retainBlocks } from "./retain-targets.js";
@@ -82,123 +82,191 @@ export function labelsStage(ctx: MethodContext): Stage {
     outputs: [LABELS_FILE, LABEL_STATS_FILE],
     async run(stage) {
       checkSameVocabulary(ctx.basePath, reinforcedModel(ctx).path, "reinforced");
-      // The user may have edited the dictionary; it is checked like any user file.
-      const dictionary = await loadDictionary(ctx.runDir.path(DICTIONARY_FILE), "user");
-      const matcher = new AnchorMatcher(dictionary);
-      const encode = fragmentEncoder(ctx);
-      const { bosId } = specialTokens(ctx);
-      const head = bosId >= 0 ? [bosId] : [];
-      const texts = ctx.forget.flatMap((doc) => splitIntoBlocks(doc.text, encode, ctx.blockTokens - head.length, matcher));
-      const cacheDir = join(ctx.runDir.dir, "work", `labels-${hashConfig({ config, inputs: await inputFingerprints(inputs) }).slice(0, 16)}`);
-      // Caches of other keys belong to superseded settings.
-      for (const name of existsSync(join(ctx.runDir.dir, "work")) ? readdirSync(join(ctx.runDir.dir, "work")) : []) {
-        if (name.startsWith("labels-") && join(ctx.runDir.dir, "work", name) !== cacheDir) rmSync(join(ctx.runDir.dir, "work", name), { recursive: true, force: true });
-      }
-      mkdirSync(cacheDir, { recursive: true });
-      const blockFile = (i: number) => join(cacheDir, `block-${String(i).padStart(6, "0")}.bin`);
-      const rowStatsFile = (i: number) => `${blockFile(i)}.json`;
-
-      let base: Model | undefined;
-      let reinforced: Model | undefined;
-      const vocab = ctx.tokenizer.info.nVocab;
-      const anchorCounts = new Map<string, number>();
+      const { texts, matcher, encode, head } = await forgetBlocks(ctx);
+      const cache = await blockCache(ctx, config, inputs);
       const alignments = texts.map((text, i) => translateBlock(text, matcher, encode, { seed: ctx.config.seed + i }));
-      for (const alignment of alignments) for (const span of alignment.anchors) anchorCounts.set(span.term, (anchorCounts.get(span.term) ?? 0) + 1);
+      const anchorCounts = countAnchors(alignments);
       const suppress = config.suppressAnchors ? anchorTokens(alignments) : new Set<number>();
       if (riseBaseline === "retain" && !fromRetain) ctx.emit({ type: "warn", message: 'labels.riseBaseline "retain" needs a retain corpus; without --retain the paper\'s rule (zero) is used' });
-      let rise: number | undefined;
-      try {
-        // A resumed run recomputes a partly finished group whole (see LOGITS_GROUP): soft labels keep
-        // the logits' last bits.
-        const groups = logitsGroups(texts.map((_, i) => i));
-        const todo = groups.filter((group) => group.some((i) => !existsSync(blockFile(i))));
-        let done = texts.length - todo.reduce((n, group) => n + group.length, 0);
-        for (const group of todo) {
-          if (stage.signal.aborted) throw new CancelledError("the labels stage");
-          base ??= loadInferenceModel(ctx.basePath, ctx.blockTokens, ctx.threads);
-          reinforced ??= loadInferenceModel(reinforcedModel(ctx), ctx.blockTokens, ctx.threads);
-          rise ??= fromRetain ? await retainRise(ctx, join(cacheDir, RISE_FILE), base, reinforced) : 0;
-          const originals = group.map((i) => [...head, ...alignments[i]!.original]);
-          const baseLogits = await base.logits(group.map((i) => [...head, ...alignments[i]!.translated]));
-          const reinforcedLogits = await reinforced.logits(originals);
-          group.forEach((i, k) => {
-            // With BOS in front, drop BOS's row so rows line up with the alignment's positions.
-            const { stats, ...labels } = buildLabels({
-              alignment: alignments[i]!,
-              baseLogits: baseLogits[k]!.subarray(head.length * vocab),
-              reinforcedLogits: reinforcedLogits[k]!.subarray(head.length * vocab),
-              vocab,
-              alpha,
-              suppress,
-              topK,
-              rules,
-              seed: ctx.config.seed * 1_000_003 + i,
-              riseBaseline: rise,
-            });
-            // BOS's row has no label: K masked pairs in front.
-            const pad = head.length * pairsPerPosition(labels);
-            const withHead: BlockLabels = {
-              ...labels,
-              target: Int32Array.from([...new Array<number>(pad).fill(-1), ...labels.target]),
-              weight: Float32Array.from([...new Array<number>(pad).fill(0), ...labels.weight]),
-            };
-            // The row statistics first: a block file on disk means its statistics are there too.
-            writeFileSync(rowStatsFile(i), JSON.stringify(summariseRows(stats)));
-            const tmp = `${blockFile(i)}.tmp`;
-            writeFileSync(tmp, encodeBlock({ tokens: Int32Array.from(originals[k]!), labels: withHead }));
-            renameSync(tmp, blockFile(i));
-          });
-          done += group.length;
-          ctx.emit({ type: "work", stage: "labels", label: "labels", done, total: texts.length, unit: "block" });
-        }
-      } finally {
-        await base?.dispose();
-        await reinforced?.dispose();
-      }
-
-      const parts = texts.map((_, i) => readFileSync(blockFile(i)));
-      const blocks = parts.flatMap((p, i) => decodeBlocks(p, blockFile(i)));
-      writeFileSync(stage.tmpPath(LABELS_FILE), Buffer.concat(parts));
-      let labelled = 0;
-      let changed = 0;
-      let positions = 0;
-      const changes = new Map<string, LabelChange>();
-      for (const block of blocks) {
-        positions += block.tokens.length;
-        const s = labelStats(block.tokens, block.labels, undefined, 1_000_000);
-        labelled += s.labelled;
-        changed += s.changed;
-        for (const c of s.topChanges) {
-          const key = `${c.from}:${c.to}`;
-          const entry = changes.get(key);
-          if (entry) entry.count += c.count;
-          else changes.set(key, { ...c });
-        }
-      }
-      const rows = texts.map((_, i) => (existsSync(rowStatsFile(i)) ? (JSON.parse(readFileSync(rowStatsFile(i), "utf8")) as RowSummary) : undefined));
-      const frequent = mostFrequentTokens(blocks.map((b) => b.tokens), 20);
-      const topChanges = [...changes.values()]
-        .sort((a, b) => b.count - a.count || a.from - b.from || a.to - b.to)
-        .slice(0, 20)
-        .map((c) => ({ ...c, fromText: ctx.tokenizer.detokenize([c.from]), toText: ctx.tokenizer.detokenize([c.to]) }));
-      const stats = {
-        blocks: blocks.length,
-        positions,
-        labelled,
-        changed,
-        changedShare: labelled === 0 ? 0 : Math.round((changed / labelled) * 1e4) / 1e4,
-        anchorOccurrences: [...anchorCounts.values()].reduce((a, b) => a + b, 0),
-        ...labelShape(blocks, frequent, rows),
-        // The logit rise α ignored (labels.riseBaseline), in logits.
-        riseBaseline: fromRetain ? Math.round((rise ?? storedRise(join(cacheDir, RISE_FILE))!) * 1e4) / 1e4 : 0,
-        suppressedTokens: [...suppress].map((t) => ctx.tokenizer.detokenize([t])),
-        topChanges,
-      };
+      const job: LabelJob = { alignments, head, suppress, cache, alpha, topK, rules, fromRetain };
+      const rise = await labelBlocks(ctx, stage.signal, job);
+      const blocks = joinBlocks(stage, job);
+      const stats = labelStatistics(ctx, job, blocks, anchorCounts, rise);
       writeFileSync(stage.tmpPath(LABEL_STATS_FILE), JSON.stringify({ ...stats, anchors: Object.fromEntries(anchorCounts) }, null, 2) + "\n");
-      rmSync(cacheDir, { recursive: true, force: true });
-      return { ...stats, suppressedTokens: stats.suppressedTokens.slice(0, 20), topChanges: topChanges.slice(0, 10).map((c) => `${JSON.stringify(c.fromText)} → ${JSON.stringify(c.toText)} ×${c.count}`) };
+      rmSync(cache.dir, { recursive: true, force: true });
+      return { ...stats, suppressedTokens: stats.suppressedTokens.slice(0, 20), topChanges: stats.topChanges.slice(0, 10).map((c) => `${JSON.stringify(c.fromText)} → ${JSON.stringify(c.toText)} ×${c.count}`) };
     },
   };
+}
+
+/** The forget corpus cut into blocks, with what translating them needs. */
+async function forgetBlocks(ctx: MethodContext) {
+  // The user may have edited the dictionary; it is checked like any user file.
+  const dictionary = await loadDictionary(ctx.runDir.path(DICTIONARY_FILE), "user");
+  const matcher = new AnchorMatcher(dictionary);
+  const encode = fragmentEncoder(ctx);
+  const { bosId } = specialTokens(ctx);
+  const head = bosId >= 0 ? [bosId] : [];
+  const texts = ctx.forget.flatMap((doc) => splitIntoBlocks(doc.text, encode, ctx.blockTokens - head.length, matcher));
+  return { texts, matcher, encode, head };
+}
+
+/** Where finished blocks are kept until the stage is done, keyed by everything that shapes them. */
+interface BlockCache {
+  dir: string;
+  blockFile(i: number): string;
+  rowStatsFile(i: number): string;
+  riseFile: string;
+}
+
+async function blockCache(ctx: MethodContext, config: unknown, inputs: Readonly<Record<string, string>>): Promise<BlockCache> {
+  const work = join(ctx.runDir.dir, "work");
+  const dir = join(work, `labels-${hashConfig({ config, inputs: await inputFingerprints(inputs) }).slice(0, 16)}`);
+  // Caches of other keys belong to superseded settings.
+  for (const name of existsSync(work) ? readdirSync(work) : []) {
+    if (name.startsWith("labels-") && join(work, name) !== dir) rmSync(join(work, name), { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  const blockFile = (i: number) => join(dir, `block-${String(i).padStart(6, "0")}.bin`);
+  return { dir, blockFile, rowStatsFile: (i) => `${blockFile(i)}.json`, riseFile: join(dir, RISE_FILE) };
+}
+
+function countAnchors(alignments: readonly Alignment[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const alignment of alignments) for (const span of alignment.anchors) counts.set(span.term, (counts.get(span.term) ?? 0) + 1);
+  return counts;
+}
+
+/** The translated blocks and the settings that turn them into labels. */
+interface LabelJob {
+  alignments: readonly Alignment[];
+  /** BOS, where the model uses one, in front of both sides of every block. */
+  head: readonly number[];
+  suppress: ReadonlySet<number>;
+  cache: BlockCache;
+  alpha: number;
+  topK: number;
+  rules: Partial<TargetRules>;
+  fromRetain: boolean;
+}
+
+/**
+ * Labels every block not yet in the cache, loading the models only when one is left. Returns the
+ * rise baseline used, undefined when every block was already labelled.
+ */
+async function labelBlocks(ctx: MethodContext, signal: AbortSignal, job: LabelJob): Promise<number | undefined> {
+  let base: Model | undefined;
+  let reinforced: Model | undefined;
+  let rise: number | undefined;
+  try {
+    // A resumed run recomputes a partly finished group whole (see LOGITS_GROUP): soft labels keep
+    // the logits' last bits.
+    const groups = logitsGroups(job.alignments.map((_, i) => i));
+    const todo = groups.filter((group) => group.some((i) => !existsSync(job.cache.blockFile(i))));
+    let done = job.alignments.length - todo.reduce((n, group) => n + group.length, 0);
+    for (const group of todo) {
+      if (signal.aborted) throw new CancelledError("the labels stage");
+      base ??= await loadInferenceModel(ctx.basePath, ctx.blockTokens, ctx.threads);
+      reinforced ??= await loadInferenceModel(reinforcedModel(ctx), ctx.blockTokens, ctx.threads);
+      rise ??= job.fromRetain ? await retainRise(ctx, job.cache.riseFile, base, reinforced) : 0;
+      await labelGroup(ctx, job, group, base, reinforced, rise);
+      done += group.length;
+      ctx.emit({ type: "work", stage: "labels", label: "labels", done, total: job.alignments.length, unit: "block" });
+    }
+  } finally {
+    await base?.dispose();
+    await reinforced?.dispose();
+  }
+  return rise;
+}
+
+/** One batch of blocks through both models, each block's labels written to the cache. */
+async function labelGroup(ctx: MethodContext, job: LabelJob, group: readonly number[], base: Model, reinforced: Model, rise: number): Promise<void> {
+  const { alignments, head } = job;
+  const vocab = ctx.tokenizer.info.nVocab;
+  const originals = group.map((i) => [...head, ...alignments[i]!.original]);
+  const baseLogits = await base.logits(group.map((i) => [...head, ...alignments[i]!.translated]));
+  const reinforcedLogits = await reinforced.logits(originals);
+  group.forEach((i, k) => {
+    // With BOS in front, drop BOS's row so rows line up with the alignment's positions.
+    const { stats, ...labels } = buildLabels({
+      alignment: alignments[i]!,
+      baseLogits: baseLogits[k]!.subarray(head.length * vocab),
+      reinforcedLogits: reinforcedLogits[k]!.subarray(head.length * vocab),
+      vocab,
+      alpha: job.alpha,
+      suppress: job.suppress,
+      topK: job.topK,
+      rules: job.rules,
+      seed: ctx.config.seed * 1_000_003 + i,
+      riseBaseline: rise,
+    });
+    // BOS's row has no label: K masked pairs in front.
+    const pad = head.length * pairsPerPosition(labels);
+    const withHead: BlockLabels = {
+      ...labels,
+      target: Int32Array.from([...new Array<number>(pad).fill(-1), ...labels.target]),
+      weight: Float32Array.from([...new Array<number>(pad).fill(0), ...labels.weight]),
+    };
+    // The row statistics first: a block file on disk means its statistics are there too.
+    writeFileSync(job.cache.rowStatsFile(i), JSON.stringify(summariseRows(stats)));
+    const tmp = `${job.cache.blockFile(i)}.tmp`;
+    writeFileSync(tmp, encodeBlock({ tokens: Int32Array.from(originals[k]!), labels: withHead }));
+    renameSync(tmp, job.cache.blockFile(i));
+  });
+}
+
+/** Concatenates the cached blocks into the labels file and returns them decoded. */
+function joinBlocks(stage: StageContext, job: LabelJob): LabelledBlock[] {
+  const parts = job.alignments.map((_, i) => readFileSync(job.cache.blockFile(i)));
+  const blocks = parts.flatMap((p, i) => decodeBlocks(p, job.cache.blockFile(i)));
+  writeFileSync(stage.tmpPath(LABELS_FILE), Buffer.concat(parts));
+  return blocks;
+}
+
+/** The statistics of the labels, for label-stats.json and the stage's summary. */
+function labelStatistics(ctx: MethodContext, job: LabelJob, blocks: readonly LabelledBlock[], anchorCounts: ReadonlyMap<string, number>, rise: number | undefined) {
+  const { positions, labelled, changed, changes } = countChanges(blocks);
+  const rows = job.alignments.map((_, i) => (existsSync(job.cache.rowStatsFile(i)) ? (JSON.parse(readFileSync(job.cache.rowStatsFile(i), "utf8")) as RowSummary) : undefined));
+  const frequent = mostFrequentTokens(blocks.map((b) => b.tokens), 20);
+  const topChanges = [...changes.values()]
+    .sort((a, b) => b.count - a.count || a.from - b.from || a.to - b.to)
+    .slice(0, 20)
+    .map((c) => ({ ...c, fromText: ctx.tokenizer.detokenize([c.from]), toText: ctx.tokenizer.detokenize([c.to]) }));
+  return {
+    blocks: blocks.length,
+    positions,
+    labelled,
+    changed,
+    changedShare: labelled === 0 ? 0 : Math.round((changed / labelled) * 1e4) / 1e4,
+    anchorOccurrences: [...anchorCounts.values()].reduce((a, b) => a + b, 0),
+    ...labelShape(blocks, frequent, rows),
+    // The logit rise α ignored (labels.riseBaseline), in logits.
+    riseBaseline: job.fromRetain ? Math.round((rise ?? storedRise(job.cache.riseFile)!) * 1e4) / 1e4 : 0,
+    suppressedTokens: [...job.suppress].map((t) => ctx.tokenizer.detokenize([t])),
+    topChanges,
+  };
+}
+
+/** Positions, labelled positions and those whose label differs from the text, over all blocks. */
+function countChanges(blocks: readonly LabelledBlock[]) {
+  let labelled = 0;
+  let changed = 0;
+  let positions = 0;
+  const changes = new Map<string, LabelChange>();
+  for (const block of blocks) {
+    positions += block.tokens.length;
+    const s = labelStats(block.tokens, block.labels, undefined, 1_000_000);
+    labelled += s.labelled;
+    changed += s.changed;
+    for (const c of s.topChanges) {
+      const key = `${c.from}:${c.to}`;
+      const entry = changes.get(key);
+      if (entry) entry.count += c.count;
+      else changes.set(key, { ...c });
+    }
+  }
+  return { positions, labelled, changed, changes };
 }
 
 /** Sums of one block's generic-row statistics over its labelled positions. */

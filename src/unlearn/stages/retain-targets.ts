@@ -70,7 +70,7 @@ export function retainTargetsStage(ctx: MethodContext): Stage[] {
           let done = 0;
           for (const group of logitsGroups(used)) {
             if (stage.signal.aborted) throw new CancelledError("the retain-targets stage");
-            model ??= loadInferenceModel(ctx.basePath, ctx.blockTokens, ctx.threads);
+            model ??= await loadInferenceModel(ctx.basePath, ctx.blockTokens, ctx.threads);
             const logits = await model.logits(group.map((i) => blocks[i]!));
             group.forEach((index, k) => {
               const tokens = blocks[index]!;

@@ -109,12 +109,17 @@ export class WhpLogitsModel implements ScoringModel {
   }
 
   /** Loads both models of a descriptor; dispose the result when done. */
-  static fromDescriptor(path: string, options: { threads?: number; contextLength?: number } = {}): WhpLogitsModel {
+  static async fromDescriptor(path: string, options: { threads?: number; contextLength?: number } = {}): Promise<WhpLogitsModel> {
     const d = readWhpLogitsDescriptor(path);
     const contextLength = Math.max(256, options.contextLength ?? 512);
-    const base = Model.load(d.base, { threads: options.threads, contextLength });
-    const reinforced = Model.load(d.reinforced, { threads: options.threads, contextLength, ...(d.reinforcedLora ? { lora: d.reinforcedLora } : {}) });
-    return new WhpLogitsModel(base, reinforced, d.alpha);
+    const base = await Model.load(d.base, { threads: options.threads, contextLength });
+    try {
+      const reinforced = await Model.load(d.reinforced, { threads: options.threads, contextLength, ...(d.reinforcedLora ? { lora: d.reinforcedLora } : {}) });
+      return new WhpLogitsModel(base, reinforced, d.alpha);
+    } catch (error) {
+      await base.dispose();
+      throw error;
+    }
   }
 
   tokenize(text: string, opts?: { addBos?: boolean }): number[] {

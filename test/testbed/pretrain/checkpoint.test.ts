@@ -1,38 +1,19 @@
-// Checkpoint files: the optimizer state round-trips bit for bit; stale and damaged checkpoints.
+// Pretraining checkpoint files: names, stale and damaged checkpoints.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { FileFormatError } from "../../../src/errors.js";
 import { RunDir } from "../../../src/run/run-dir.js";
-import {
-  checkpointName,
-  checkpointState,
-  latestCheckpoint,
-  readOptimizerState,
-  writeOptimizerState,
-} from "../../../src/testbed/pretrain/checkpoint.js";
-import { tempDir } from "./helpers.js";
-
-test("the optimizer state round-trips exactly through its GGUF file", () => {
-  const path = join(tempDir("optimizer"), "optimizer.gguf");
-  const state = {
-    step: 17,
-    moments: {
-      "blk.0.attn_q.weight": [Float32Array.from([0.1, -2.5e-7, 3]), Float32Array.from([1e-12, 4, 0])] as [Float32Array, Float32Array],
-      "output_norm.weight": [Float32Array.from([Math.fround(1 / 3)]), Float32Array.from([7])] as [Float32Array, Float32Array],
-    },
-  };
-  writeOptimizerState(path, state);
-  assert.deepEqual(readOptimizerState(path), state);
-});
+import { checkpointName, checkpointState, latestCheckpoint } from "../../../src/testbed/pretrain/checkpoint.js";
+import { tempDir } from "../../helpers/temp.js";
 
 test("checkpointName pads the step so names sort by step", () => {
   assert.equal(checkpointName(120), "checkpoints/step-000120");
 });
 
 test("latestCheckpoint picks the newest of the run's key and deletes those of another key", async () => {
-  const runDir = await RunDir.open(join(tempDir("latest"), "run"), { kind: "pretrain" });
+  const runDir = await RunDir.open(join(tempDir("pretrain-latest"), "run"), { kind: "pretrain" });
   try {
     const history = (n: number) => ({ loss: Array(n).fill(1), gradNorm: Array(n).fill(1), lr: Array(n).fill(1e-3), evals: [], trainS: n });
     const write = (step: number, key: string) => {

@@ -2,21 +2,21 @@
 // the run continues to exactly the curve of an uninterrupted run.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { runCli } from "../../../src/cli/main.js";
 import { pretrain } from "../../../src/testbed/pretrain/index.js";
 import { memoryStream } from "../../cli/helpers.js";
-import { MICRO, tempDir, writeMicroCorpus } from "./helpers.js";
+import { tempDir } from "../../helpers/temp.js";
+import { MICRO, writeMicroCorpus } from "./helpers.js";
 
 const mainTs = resolve("src/cli/main.ts");
 // The sources, whether or not a build exists in dist/, through tsx like the test runner.
 const nodeArgs = ["--import", "tsx", "--input-type=module", "-e", `await (await import(${JSON.stringify(mainTs)})).main(process.argv.slice(1))`];
 
-const root = tempDir("cli");
+const root = tempDir("pretrain-cli");
 const corpus = writeMicroCorpus(root);
-after(() => rmSync(root, { recursive: true, force: true }));
 const config = join(root, "micro.json");
 // Enough steps that the run outlives the moment its first checkpoint appears.
 const STEPS = 150;

@@ -1,12 +1,7 @@
 // Shared fixtures of the pretrain tests: a small learnable corpus and a micro model preset.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PretrainPreset } from "../../../src/testbed/pretrain/index.js";
-
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `lethe-pretrain-${prefix}-`));
-}
 
 const SUBJECTS = ["the cat", "the old dog", "a small bird", "my friend", "the farmer"];
 const VERBS = ["sat on", "looked at", "ran to", "found", "walked past"];

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { InputError } from "../../../src/errors.js";
 import { PRESETS, llamaConfigOf, presetFromJson, resolvePreset, validatePreset } from "../../../src/testbed/pretrain/presets.js";
-import { MICRO, tempDir } from "./helpers.js";
+import { tempDir } from "../../helpers/temp.js";
+import { MICRO } from "./helpers.js";
 
 const inputError = (pattern: RegExp) => (e: unknown) => e instanceof InputError && pattern.test(e.message);
 
@@ -50,7 +51,7 @@ test("a JSON config starts from its base and refuses unknown keys", () => {
 });
 
 test("resolvePreset reads a config file and explains a bad one", () => {
-  const dir = tempDir("presets");
+  const dir = tempDir("pretrain-presets");
   const good = join(dir, "micro.json");
   writeFileSync(good, JSON.stringify({ ...MICRO, base: "tiny" }));
   assert.deepEqual(resolvePreset(good), MICRO);

@@ -1,17 +1,17 @@
 // pretrain end to end on a micro model: the loss falls, an interrupted run resumes onto exactly the
 // uninterrupted trajectory, a finished run is cached, tokenizers are shared, bad input fails early.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { Model } from "../../../src/engine/model.js";
 import { CancelledError, InputError } from "../../../src/errors.js";
 import { pretrain, type PretrainEvent, type PretrainOptions } from "../../../src/testbed/pretrain/index.js";
-import { MICRO, tempDir, writeMicroCorpus } from "./helpers.js";
+import { tempDir } from "../../helpers/temp.js";
+import { MICRO, writeMicroCorpus } from "./helpers.js";
 
-const root = tempDir("api");
+const root = tempDir("pretrain-api");
 const corpus = writeMicroCorpus(root);
-after(() => rmSync(root, { recursive: true, force: true }));
 // One thread: the micro model gains nothing from two, and the tests leave a core to others.
 const base = (name: string, extra: Partial<PretrainOptions> = {}): PretrainOptions => ({
   corpus,
@@ -55,7 +55,7 @@ test("a micro model learns the corpus: the loss falls from ln(vocab) to well bel
   assert.deepEqual(readdirSync(root).filter((f) => f.startsWith("learn.gguf")).sort(), ["learn.gguf", "learn.gguf.run"]);
 
   // llama.cpp loads the model with its tokenizer and finds a corpus sentence likely.
-  const model = Model.load(r.model, { threads: 1 });
+  const model = await Model.load(r.model, { threads: 1 });
   try {
     const [logprobs] = await model.tokenLogprobs([model.tokenize("the old dog sat on the red mat.\nthe cat found the river.")]);
     const nll = -logprobs!.reduce((a, b) => a + b, 0) / logprobs!.length;

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { generateSyntheticTestbed, readSyntheticTestbed, writeSyntheticTestbed } from "../../../src/testbed/synthetic/index.js";
+import { tempDir } from "../../helpers/temp.js";
 
 describe("writeSyntheticTestbed / readSyntheticTestbed", () => {
-  const root = mkdtempSync(join(tmpdir(), "lethe-synthetic-"));
-  after(() => rmSync(root, { recursive: true, force: true }));
+  const root = tempDir("synthetic");
   const small = generateSyntheticTestbed({ seed: 2, nCharacters: 5, nHeldOutCharacters: 1, repetitions: 1 });
 
   it("lays the testbed out as numbered text files plus truth.json, and reads it back unchanged", () => {

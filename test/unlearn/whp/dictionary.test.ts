@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   formatDictionaryJson,
@@ -14,6 +13,7 @@ import {
   type AnchorEntry,
 } from "../../../src/unlearn/whp/dictionary.js";
 import { InputError } from "../../../src/errors.js";
+import { testTempDir } from "../../helpers/temp.js";
 
 /** Asserts that `fn` throws an InputError whose message matches every pattern. */
 function throwsInput(fn: () => unknown, ...patterns: RegExp[]): void {
@@ -134,31 +134,27 @@ test("mergeDictionaries: the user wins, then llm, then auto; case-insensitive wi
   assert.deepEqual(kept.map((e) => e.term), ["Harry", "harry"]);
 });
 
-test("save writes editable JSON atomically and loads back; load checks path and extension", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "lethe-whp-"));
-  try {
-    const entries: AnchorEntry[] = [
-      { term: "Dorothy", generics: ["Mary"], source: "auto", score: 8.123456 },
-      { term: "Emerald City", generics: ["the city", "the town"], source: "user", ignoreCase: true },
-    ];
-    const path = join(dir, "anchors.json");
-    await saveDictionary(path, entries);
-    assert.deepEqual(await readdir(dir), ["anchors.json"]);
-    const text = await readFile(path, "utf8");
-    assert.equal(
-      text,
-      '[\n  {"term":"Dorothy","generics":["Mary"],"source":"auto","score":8.1235},\n' +
-        '  {"term":"Emerald City","generics":["the city","the town"],"source":"user","ignoreCase":true}\n]\n',
-    );
-    assert.deepEqual(await loadDictionary(path), [{ ...entries[0], score: 8.1235 }, entries[1]]);
-    assert.equal(formatDictionaryJson([]), "[]\n");
+test("save writes editable JSON atomically and loads back; load checks path and extension", async (t) => {
+  const dir = testTempDir(t, "whp");
+  const entries: AnchorEntry[] = [
+    { term: "Dorothy", generics: ["Mary"], source: "auto", score: 8.123456 },
+    { term: "Emerald City", generics: ["the city", "the town"], source: "user", ignoreCase: true },
+  ];
+  const path = join(dir, "anchors.json");
+  await saveDictionary(path, entries);
+  assert.deepEqual(await readdir(dir), ["anchors.json"]);
+  const text = await readFile(path, "utf8");
+  assert.equal(
+    text,
+    '[\n  {"term":"Dorothy","generics":["Mary"],"source":"auto","score":8.1235},\n' +
+      '  {"term":"Emerald City","generics":["the city","the town"],"source":"user","ignoreCase":true}\n]\n',
+  );
+  assert.deepEqual(await loadDictionary(path), [{ ...entries[0], score: 8.1235 }, entries[1]]);
+  assert.equal(formatDictionaryJson([]), "[]\n");
 
-    const csv = join(dir, "anchors.csv");
-    await writeFile(csv, "Harry,Jon\n");
-    assert.deepEqual(await loadDictionary(csv, "llm"), [{ term: "Harry", generics: ["Jon"], source: "llm" }]);
-    await assert.rejects(loadDictionary(join(dir, "missing.json")), (e: unknown) => e instanceof InputError && /does not exist/.test(e.message));
-    await assert.rejects(loadDictionary(join(dir, "anchors.txt")), (e: unknown) => e instanceof InputError && /\.json or \.csv/.test(e.message));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const csv = join(dir, "anchors.csv");
+  await writeFile(csv, "Harry,Jon\n");
+  assert.deepEqual(await loadDictionary(csv, "llm"), [{ term: "Harry", generics: ["Jon"], source: "llm" }]);
+  await assert.rejects(loadDictionary(join(dir, "missing.json")), (e: unknown) => e instanceof InputError && /does not exist/.test(e.message));
+  await assert.rejects(loadDictionary(join(dir, "anchors.txt")), (e: unknown) => e instanceof InputError && /\.json or \.csv/.test(e.message));
 });

@@ -1,5 +1,6 @@
-// The labels file's reader (issue 13, found by the fuzzer): a block whose labels cover another
-// number of positions than it has tokens is a FileFormatError, not a block handed on to training.
+// The labels file (src/unlearn/whp/labels-file.ts): blocks round-trip, and a damaged file is a
+// FileFormatError, not blocks handed on to training: a truncated one, or (issue 13, found by the
+// fuzzer) one with a block whose labels cover another number of positions than it has tokens.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -18,4 +19,14 @@ test("a block whose labels record covers fewer positions than its tokens is refu
   const short = encodeBlock({ tokens: Int32Array.of(5, 6), labels: { target: Int32Array.of(-1, 9), weight: Float32Array.of(0, 1) } });
   const spliced = Buffer.concat([bytes.subarray(0, record), short.subarray(4 + 4 * 2)]);
   assert.throws(() => decodeBlocks(spliced, "labels.bin"), /block 0 has 3 tokens but labels for 2 positions/);
+});
+
+test("labels file round trip, and truncation is a FileFormatError", () => {
+  const block = { tokens: Int32Array.of(5, 6, 7), labels: { target: Int32Array.of(-1, 9, -1), weight: Float32Array.of(0, 1, 0) } };
+  const bytes = Buffer.concat([encodeBlock(block), encodeBlock(block)]);
+  const back = decodeBlocks(bytes, "labels.bin");
+  assert.equal(back.length, 2);
+  assert.deepEqual([...back[1]!.tokens], [5, 6, 7]);
+  assert.deepEqual([...back[1]!.labels.target], [-1, 9, -1]);
+  assert.throws(() => decodeBlocks(bytes.subarray(0, bytes.length - 3), "labels.bin"), FileFormatError);
 });
