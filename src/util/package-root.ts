@@ -1,3 +1,4 @@
+/** Where lethe's own files are, whether it runs from the sources, the build or an installed package. */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

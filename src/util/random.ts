@@ -1,3 +1,4 @@
+/** Reproducible randomness: every seeded choice lethe makes (data order, samples, initial weights) draws from here. */
 import { InputError } from "../errors.js";
 
 /**
