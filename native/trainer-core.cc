@@ -99,7 +99,12 @@ std::string TrainerCore::Load(const std::string& path, const TrainerConfig& conf
     if (gather > bound) {
       err = "CONFIG: gatherPositions " + std::to_string(gather) + " is past 2^31 / vocabulary = " + std::to_string(bound);
     }
-    gather_positions_ = gather > 0 ? gather : bound;
+    // By default a chunk's [V, Nc] tensors hold at most kHeadChunkFloats values: the logits and
+    // probabilities of every chunk are graph outputs, but the two gradients of a chunk are freed
+    // before the next chunk's are made, so at a 128k vocabulary a 512-token micro-batch keeps
+    // 2 x 65 MB of gradients alive instead of 2 x 262 MB.
+    const int64_t chunk = std::max<int64_t>(1, kHeadChunkFloats / std::max<int64_t>(1, hp_.n_vocab));
+    gather_positions_ = gather > 0 ? gather : std::min(bound, chunk);
   }
   if (!err.empty()) Free();
   return err;

@@ -177,6 +177,8 @@ class TrainerCore {
   ggml_tensor* loss_ = nullptr;
   // Positions per loss gather: at most 2^31 / V, so that every flat index fits in int32.
   int64_t gather_positions_ = 0;
+  // Values in one gather chunk's [V, Nc] head tensors when the caller sets no chunk (16M: 64 MB).
+  static constexpr int64_t kHeadChunkFloats = int64_t{1} << 24;
 };
 
 }  // namespace lethe

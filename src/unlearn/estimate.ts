@@ -3,13 +3,14 @@
  *
  * Memory (bytes), per stage, the peak is what must fit:
  * - the trainer holds every weight in F32 plus its gradient and two AdamW moments: 16 B/parameter,
- *   plus activations ≈ 4 B × batch × tokens × (nLayer × (12 × nEmbd + nHead × tokens) + 4 × vocab):
- *   the per-layer tensors kept for the backward pass, attention's scores, and the head's logits,
- *   probabilities and their two gradients. Under LoRA it holds the base as its file (frozen, in its
- *   own types) and 16 B per adapter parameter, r × (n_in + n_out) per targeted matrix, plus the
- *   same activations. Measured (bench/results/lora.json, engine.json): a 1B-shaped Q8_0 LoRA step
- *   of 512 tokens peaked at 4371 MiB against 4222 MiB estimated, the engine bench's L at 2897 MiB
- *   against 3024 MiB;
+ *   plus activations ≈ 4 B × (batch × tokens × nLayer × (12 × nEmbd + nHead × tokens) + head): the
+ *   per-layer tensors kept for the backward pass, attention's scores, and the head's logits and
+ *   probabilities (2 × batch × tokens × vocab) with their two gradients, one gather chunk at a time
+ *   (2 × min(batch × tokens, 2^24 / vocab) × vocab). Under LoRA it holds the base as its file
+ *   (frozen, in its own types) and 16 B per adapter parameter, r × (n_in + n_out) per targeted
+ *   matrix, plus the same activations. Measured (bench/results/lora.json, engine.json): a 1B-shaped
+ *   Q8_0 LoRA step of 512 tokens peaked at 4001 MiB, the engine bench's L at 2897 MiB against
+ *   3024 MiB estimated;
  * - an inference model maps its file (its size) and holds an F32 KV cache of
  *   2 × nLayer × context × nEmbdKv × 4 B, plus one block of logits (tokens × vocab × 4 B);
  * - 512 MiB for node and the corpora.
@@ -67,12 +68,18 @@ export function modelSize(path: string): ModelSize {
 }
 
 const OVERHEAD = 512 * 1024 ** 2;
+/** Values in one gather chunk of the trainer's head (kHeadChunkFloats in native/trainer-core.h). */
+const HEAD_CHUNK_FLOATS = 2 ** 24;
 
 /** Peak bytes of one stage. */
 export function stageMemory(w: StageWorkload, size: ModelSize, blockTokens: number, batchSize: number, lora?: LoraShape): number {
   const inference = w.inferenceModels * (size.fileBytes + 2 * size.nLayer * Math.max(256, blockTokens) * size.nEmbdKv * 4 + blockTokens * size.nVocab * 4);
   const weights = lora && lora.rank > 0 ? size.fileBytes + 16 * loraParams(size, lora) : 16 * size.nParams;
-  const activations = 4 * batchSize * blockTokens * (size.nLayer * (12 * size.nEmbd + size.nHead * blockTokens) + 4 * size.nVocab);
+  const positions = batchSize * blockTokens;
+  // Logits and probabilities of every position are graph outputs; their two gradients live one
+  // gather chunk at a time (HEAD_CHUNK_FLOATS values, as native/trainer-core.h chunks the head).
+  const head = 2 * positions * size.nVocab + 2 * Math.min(positions, Math.max(1, Math.floor(HEAD_CHUNK_FLOATS / size.nVocab))) * size.nVocab;
+  const activations = 4 * (positions * size.nLayer * (12 * size.nEmbd + size.nHead * blockTokens) + head);
   const training = w.trains ? weights + activations : 0;
   return OVERHEAD + inference + training;
 }
