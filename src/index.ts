@@ -31,6 +31,8 @@ export { buildTestbed, type TestbedReport, type TestbedSpec } from "./testbed/bu
 export { syntheticTestbed, ozTestbed, customTestbed } from "./testbed/testbeds.js";
 export { generateSyntheticTestbed } from "./testbed/synthetic/index.js";
 export { unlearn, planUnlearn, type UnlearnOptions, type UnlearnResult } from "./unlearn/index.js";
+export { exportLabels, type ExportLabelsOptions, type ExportLabelsResult, type LabelsExportManifest } from "./unlearn/whp/labels-export.js";
+export { mergeLabelShards, type MergeLabelsOptions, type MergeLabelsResult } from "./unlearn/whp/labels-merge.js";
 export { evaluate, writeEvalReport, type EvaluateOptions, type EvalReport } from "./eval/index.js";
 export { writeReport, buildReport } from "./report/index.js";
 export { runDemo, type DemoOptions, type DemoResult } from "./demo/demo.js";

@@ -13,7 +13,7 @@ import { CancelledError, LetheError } from "../errors.js";
 import { GLOBAL_OPTIONS, UsageError, flagName, parseArgs, renderHelp, suggest, wantsHelp, wrap, type GlobalOptions } from "./args.js";
 import type { Command } from "./command.js";
 import { ExitCode, Output, exitCodeFor, stripAnsi, type OutputStream } from "./output.js";
-import { readPackageJson } from "./commands/version.js";
+import { readPackageJson } from "../util/package-root.js";
 
 /** Where the commands come from; tests substitute a fixed list. */
 export interface CommandRegistry {

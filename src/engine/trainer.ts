@@ -89,6 +89,9 @@ export function maxGatherPositions(nVocab: number): number {
   return Math.floor(2 ** 31 / nVocab);
 }
 
+/** AdamW's moments and epsilon when a step does not set them (nanoGPT's betas). */
+export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.95, eps: 1e-8 } as const;
+
 /** How the weighted sum of one step is normalised. */
 export interface LossOptions {
   /**
@@ -202,9 +205,9 @@ export class Trainer extends NativeResource<NativeTrainer> {
     const normalizer = checkNormalizer(opt);
     const o = {
       lr: opt.lr,
-      beta1: opt.beta1 ?? 0.9,
-      beta2: opt.beta2 ?? 0.95,
-      eps: opt.eps ?? 1e-8,
+      beta1: opt.beta1 ?? ADAMW_DEFAULTS.beta1,
+      beta2: opt.beta2 ?? ADAMW_DEFAULTS.beta2,
+      eps: opt.eps ?? ADAMW_DEFAULTS.eps,
       weightDecay: opt.weightDecay ?? 0,
       clip: opt.clip ?? 1,
     };

@@ -55,9 +55,30 @@ export class RunDir {
     /** The directory, as the user gave it (for messages). */
     readonly dir: string,
     manifest: Manifest,
-    private readonly lock: RunLock,
+    /** Undefined for a directory opened read-only, which takes no lock and writes nothing. */
+    private readonly lock: RunLock | undefined,
   ) {
     this.current = manifest;
+  }
+
+  /**
+   * Opens an existing run directory of `kind` to read, without locking it, so that several workers
+   * (label shards) can read one directory while each writes only a folder of its own. Every method
+   * that would change the directory throws.
+   */
+  static async openReadOnly(dir: string, kind: string): Promise<RunDir> {
+    const manifestPath = join(dir, MANIFEST_FILE);
+    const text = await readFile(manifestPath, "utf8").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") throw new InputError(`${dir} is not a run directory (it has no ${MANIFEST_FILE})`, "run the earlier stages in it first");
+      throw err;
+    });
+    const manifest = parseManifest(text, manifestPath);
+    if (manifest.kind !== kind) throw new InputError(`${dir} was made by \`lethe ${manifest.kind}\`, not \`lethe ${kind}\``, "pass the run directory of the earlier stages");
+    return new RunDir(dir, manifest, undefined);
+  }
+
+  private writable(what: string): void {
+    if (this.lock === undefined) throw new LetheError(`${this.dir} is open read-only, so ${what} is not allowed`, "open the run directory with RunDir.open to change it");
   }
 
   /**
@@ -151,6 +172,7 @@ export class RunDir {
    * single rename; a directory output first removes the old directory, which rename cannot replace.
    */
   async commit(name: string): Promise<void> {
+    this.writable(`committing ${name}`);
     const from = join(this.dir, STAGING_DIR, name);
     const to = this.path(name);
     const staged = await stat(from).catch(() => undefined);
@@ -169,6 +191,7 @@ export class RunDir {
 
   /** Adds a stage record at the end, or replaces the one of that name where it is, and saves. */
   async putRecord(record: StageRecord): Promise<void> {
+    this.writable(`recording stage ${record.name}`);
     const stages = this.current.stages.some((s) => s.name === record.name)
       ? this.current.stages.map((s) => (s.name === record.name ? record : s))
       : [...this.current.stages, record];
@@ -178,6 +201,7 @@ export class RunDir {
 
   /** Drops the records of the named stages (their outputs must be recomputed) and saves. */
   async dropRecords(names: readonly string[]): Promise<void> {
+    this.writable("dropping stage records");
     const drop = new Set(names);
     if (!this.current.stages.some((s) => drop.has(s.name))) return;
     this.current = { ...this.current, stages: this.current.stages.filter((s) => !drop.has(s.name)) };
@@ -186,6 +210,7 @@ export class RunDir {
 
   /** Removes the staging area and releases the lock. The RunDir must not be used afterwards. */
   async close(): Promise<void> {
+    if (this.lock === undefined) return;
     try {
       await rm(join(this.dir, STAGING_DIR), { recursive: true, force: true });
     } finally {

@@ -9,6 +9,7 @@ import type { Stage } from "../run/stages.js";
 import type { CorpusText } from "../corpus/read.js";
 import type { UnlearnConfig, MethodName } from "./config.js";
 import type { TrainProgress } from "./train-loop.js";
+import type { LabelsShard, LabelsShardResult } from "./stages/labels.js";
 
 /** Events a running method reports (rendered by the CLI as progress bars and messages). */
 export type UnlearnEvent =
@@ -44,6 +45,11 @@ export interface MethodContext {
   anchors: AnchorSources;
   threads: number;
   signal: AbortSignal;
+  /**
+   * Set by `lethe labels merge`: the labels stage only joins the shards' blocks and refuses to
+   * compute any itself.
+   */
+  labelsFromShardsOnly?: boolean;
   emit(event: UnlearnEvent): void;
 }
 
@@ -58,6 +64,11 @@ export interface UnlearnMethod {
   needsRetain: boolean;
   /** The stages, in order; the one writing the model declares the output {@link UNLEARNED_MODEL}. */
   stages(ctx: MethodContext): Stage[];
+  /**
+   * One worker's share of the labels stage, for methods whose labels can be computed in shards
+   * (`lethe unlearn --stage labels --shard I/N`).
+   */
+  labelsShard?(ctx: MethodContext, shard: LabelsShard, signal: AbortSignal): Promise<LabelsShardResult>;
   /** Work per stage for the dry-run estimate: tokens through training and through inference. */
   workload(ctx: WorkloadContext): StageWorkload[];
 }

@@ -9,7 +9,7 @@
  * outputs still hash as they did when the stage finished. The model is published at `out` as a copy
  * (run/publish.ts), and `out` is locked for the run, so another run cannot write it meanwhile.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Model } from "../engine/model.js";
@@ -19,6 +19,7 @@ import { checkOutputFile, refuseOverwritingInputs, type NamedPath } from "../run
 import { lockOutput, publishFile } from "../run/publish.js";
 import type { RunLock } from "../run/lock.js";
 import { RunDir } from "../run/run-dir.js";
+import { MANIFEST_FILE } from "../run/manifest.js";
 import { pendingStages, runStages, type StageEvent } from "../run/stages.js";
 import type { CorpusText } from "../corpus/read.js";
 import { removeCheckpoint } from "./checkpoint.js";
@@ -31,6 +32,8 @@ import { checkSameVocabulary, trainerLora, usesLora } from "./stages/common.js";
 import { CONVERTED_MODEL, convertStage, mergeStage } from "./stages/published-model.js";
 import type { FileType } from "../engine/file-types.js";
 import { loadDictionary } from "./whp/dictionary.js";
+import { RUN_INFO_FILE, readRunInfo, writeRunInfo } from "./run-info.js";
+import type { LabelsShard, LabelsShardResult } from "./stages/labels.js";
 import { DICTIONARY_FILE, UNLEARNED_ADAPTER, UNLEARNED_MODEL, type AnchorSources, type MethodContext, type UnlearnEvent, type UnlearnMethod } from "./method.js";
 
 /** Options of {@link unlearn} and {@link planUnlearn}. */
@@ -59,6 +62,15 @@ export interface UnlearnOptions {
   threads?: number;
   /** Reuse a run directory made for another method or command, starting its records over. */
   force?: boolean;
+  /** Stop after this stage; the model is published only by a run that reaches the end. */
+  stage?: string;
+  /**
+   * Compute one shard of the labels stage and stop (needs `stage: "labels"` and the earlier stages
+   * done; see `runLabelsShard`).
+   */
+  shard?: LabelsShard;
+  /** The labels stage only joins shards' blocks (`lethe labels merge`). */
+  labelsFromShardsOnly?: boolean;
   signal?: AbortSignal;
   onEvent?(event: UnlearnEvent | { type: "stage"; event: StageEvent }): void;
 }
@@ -87,6 +99,8 @@ export interface UnlearnResult {
   /** True when every stage was already done. */
   cached: boolean;
   stages: StageSummary[];
+  /** Set for a run with `shard`: what the worker did. */
+  shard?: LabelsShardResult;
 }
 
 /** One stage of a plan. */
@@ -117,7 +131,6 @@ export interface UnlearnPlan {
 }
 
 const RUN_KIND = "unlearn";
-const RUN_INFO = "unlearn.json";
 
 interface Prepared {
   config: UnlearnConfig;
@@ -162,8 +175,8 @@ async function prepare(options: UnlearnOptions): Promise<Prepared> {
   if (options.outType !== undefined && publishedFile(config, method) === UNLEARNED_ADAPTER) {
     throw new InputError("--out-type applies to a model, but a LoRA run without --merge writes an adapter", "add --merge to write the merged model in that type, or leave --out-type out");
   }
-  if (method.writesModel) {
-    if (out === undefined) throw new InputError(`--method ${method.name} writes a model but no --out was given`, "pass --out unlearned.gguf");
+  if (method.writesModel && options.stage === undefined) {
+    if (out === undefined) throw new InputError(`--method ${method.name} writes a model but no --out was given`, "pass --out unlearned.gguf, or --stage NAME to stop before the model is written");
     checkOutputFile(out, "--out");
     refuseOverwritingInputs({ flag: "--out", path: out }, inputs);
   }
@@ -324,13 +337,17 @@ export async function planUnlearn(options: UnlearnOptions & { measure?: boolean 
   }
 }
 
-/** Refuses a run directory of another method (unless `force`, which drops its records). */
-async function claimRunDir(runDir: RunDir, method: MethodName, force: boolean): Promise<void> {
-  const path = join(runDir.dir, RUN_INFO);
-  if (existsSync(path)) {
+/**
+ * Refuses a run directory of another method (unless `force`, which drops its records), then records
+ * this run's settings in it.
+ */
+async function claimRunDir(runDir: RunDir, p: Prepared, options: UnlearnOptions): Promise<void> {
+  const method = p.method.name;
+  const force = options.force ?? false;
+  if (existsSync(join(runDir.dir, RUN_INFO_FILE))) {
     let recorded: string | undefined;
     try {
-      recorded = (JSON.parse(readFileSync(path, "utf8")) as { method?: string }).method;
+      recorded = readRunInfo(runDir.dir)?.method;
     } catch {
       recorded = undefined;
     }
@@ -346,8 +363,17 @@ async function claimRunDir(runDir: RunDir, method: MethodName, force: boolean): 
   } else if (runDir.manifest.stages.length > 0 && !force) {
     throw new InputError(`run directory ${runDir.dir} holds stages of an unknown unlearning run`, "use another --run-dir, or pass --force to start over");
   }
-  writeFileSync(`${path}.tmp`, JSON.stringify({ method }, null, 2) + "\n");
-  renameSync(`${path}.tmp`, path);
+  writeRunInfo(runDir.dir, {
+    method,
+    config: p.config,
+    model: p.basePath,
+    ...(p.reinforcedPath !== undefined ? { reinforced: p.reinforcedPath } : {}),
+    forget: p.forgetPaths,
+    retain: p.retainPaths,
+    ...(options.dictionary !== undefined ? { dictionary: resolve(options.dictionary) } : {}),
+    ...(options.llm !== undefined ? { llm: options.llm } : {}),
+    blockTokens: p.blockTokens,
+  });
 }
 
 /** The run-directory file `--out` receives: the model, or under LoRA without `lora.merge` the adapter. */
@@ -355,42 +381,90 @@ function publishedFile(config: UnlearnConfig, method: UnlearnMethod): string {
   return config.lora.rank > 0 && !config.lora.merge && method.writesModel ? UNLEARNED_ADAPTER : UNLEARNED_MODEL;
 }
 
+/** The context the method's stages run in. */
+function methodContext(p: Prepared, runDir: RunDir, options: UnlearnOptions): MethodContext {
+  return {
+    config: p.config,
+    runDir,
+    basePath: p.basePath,
+    reinforcedPath: p.reinforcedPath,
+    forgetPaths: p.forgetPaths,
+    retainPaths: p.retainPaths,
+    forget: p.forget,
+    retain: p.retain,
+    tokenizer: p.tokenizer,
+    blockTokens: p.blockTokens,
+    anchors: { dictionary: options.dictionary !== undefined ? resolve(options.dictionary) : undefined, llm: options.llm },
+    threads: p.threads,
+    signal: options.signal ?? new AbortController().signal,
+    labelsFromShardsOnly: options.labelsFromShardsOnly,
+    emit: (e) => options.onEvent?.(e),
+  };
+}
+
+/** Where `name` is among `stages`, or an error listing the method's stages. */
+function stageIndex(stages: readonly { name: string }[], name: string, method: MethodName): number {
+  const index = stages.findIndex((s) => s.name === name);
+  if (index < 0) throw new InputError(`--method ${method} has no stage "${name}" in this run`, `choose one of: ${stages.map((s) => s.name).join(", ")}`);
+  return index;
+}
+
+/**
+ * One shard of the labels stage (see `runLabelsShard`): the run directory is read, not locked, and
+ * the stages before labels must already be done.
+ */
+async function unlearnShard(p: Prepared, options: UnlearnOptions, shard: LabelsShard): Promise<UnlearnResult> {
+  try {
+    if (!(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
+      throw new InputError(`shard ${shard.index}/${shard.count} is not a shard: I/N needs whole numbers with 0 ≤ I < N`, "pass e.g. --shard 0/3, 1/3 and 2/3 to three workers");
+    }
+    if (p.method.labelsShard === undefined) throw new InputError(`--method ${p.method.name} has no labels stage to shard`, "use --method whp");
+    if (options.stage !== "labels") throw new InputError("--shard computes a share of the labels stage", "pass --stage labels with --shard");
+    if (!existsSync(join(p.runDir, MANIFEST_FILE))) {
+      throw new InputError(`${p.runDir} has no finished stages to label from`, "run `lethe unlearn` with the same arguments and --stage anchors once, before the shards start");
+    }
+    const runDir = await RunDir.openReadOnly(p.runDir, RUN_KIND);
+    const ctx = methodContext(p, runDir, options);
+    const stages = p.method.stages(ctx);
+    const before = stages.slice(0, stageIndex(stages, "labels", p.method.name));
+    const pending = await pendingStages(runDir, before);
+    if (pending.length > 0) {
+      throw new InputError(
+        `the ${pending[0]} stage of ${p.runDir} is not done (or its settings or inputs differ from this worker's)`,
+        `run \`lethe unlearn\` with the same arguments and --stage ${before.at(-1)!.name} once, before the shards start`,
+      );
+    }
+    const result = await p.method.labelsShard(ctx, shard, ctx.signal);
+    return { method: p.method.name, runDir: p.runDir, blockTokens: p.blockTokens, cached: result.computed === 0, stages: [], shard: result };
+  } finally {
+    await p.tokenizer.dispose();
+  }
+}
+
 /** Runs (or resumes) an unlearning run; see the module comment. */
 export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
   const p = await prepare(options);
-  const emit = (e: UnlearnEvent | { type: "stage"; event: StageEvent }) => options.onEvent?.(e);
+  if (options.shard !== undefined) return unlearnShard(p, options, options.shard);
   let runDir: RunDir | undefined;
   let outLock: RunLock | undefined;
+  const publishes = p.method.writesModel && options.stage === undefined;
   try {
     // Speeds do not matter here: only the memory of each stage is checked.
     refuseIfTooBig(planStages(p, 0, ruleOfThumbSpeeds(modelSize(p.basePath).nParams)));
     runDir = await RunDir.open(p.runDir, { kind: RUN_KIND, force: options.force });
     // Another run (another --run-dir) publishing to the same --out is refused now, not at the end.
-    if (p.method.writesModel) outLock = await lockOutput(p.out!);
-    await claimRunDir(runDir, p.method.name, options.force ?? false);
-    const ctx: MethodContext = {
-      config: p.config,
-      runDir,
-      basePath: p.basePath,
-      reinforcedPath: p.reinforcedPath,
-      forgetPaths: p.forgetPaths,
-      retainPaths: p.retainPaths,
-      forget: p.forget,
-      retain: p.retain,
-      tokenizer: p.tokenizer,
-      blockTokens: p.blockTokens,
-      anchors: { dictionary: options.dictionary !== undefined ? resolve(options.dictionary) : undefined, llm: options.llm },
-      threads: p.threads,
-      signal: options.signal ?? new AbortController().signal,
-      emit,
-    };
-    const stages = p.method.stages(ctx);
+    if (publishes) outLock = await lockOutput(p.out!);
+    await claimRunDir(runDir, p, options);
+    const ctx = methodContext(p, runDir, options);
+    const all = p.method.stages(ctx);
     let published = publishedFile(p.config, p.method);
-    if (published === UNLEARNED_MODEL && usesLora(ctx) && p.method.writesModel) stages.push(mergeStage(ctx));
+    if (published === UNLEARNED_MODEL && usesLora(ctx) && p.method.writesModel) all.push(mergeStage(ctx));
     if (options.outType !== undefined && p.method.writesModel) {
-      stages.push(convertStage(ctx, options.outType));
+      all.push(convertStage(ctx, options.outType));
       published = CONVERTED_MODEL;
     }
+    const stages = options.stage === undefined ? all : all.slice(0, stageIndex(all, options.stage, p.method.name) + 1);
+    const emit = (e: UnlearnEvent | { type: "stage"; event: StageEvent }) => options.onEvent?.(e);
     // A dead endpoint is found now, not after hours of reinforcement; a run whose anchors are
     // already done does not need it.
     if (options.llm !== undefined && (await pendingStages(runDir, stages)).includes("anchors")) {
@@ -411,6 +485,7 @@ export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
       stages: outcomes.map((o) => ({ name: o.name, ran: o.ran, wallS: o.record.wallS ?? 0, stats: o.record.stats ?? {} })),
     };
     if (runDir.has(DICTIONARY_FILE)) result.dictionary = runDir.path(DICTIONARY_FILE);
+    if (!publishes && p.method.writesModel) return result;
     if (p.method.writesModel) {
       const sha256 = outcomes.map((o) => o.record.outputHashes?.[published]?.sha256).find((h) => h !== undefined);
       await publishFile(runDir.path(published), p.out!, { lock: outLock, sha256 });

@@ -25,3 +25,8 @@ export function packageRoot(): string {
     if (dirname(dir) === dir) throw new LetheError(`lethe's package.json was not found above ${here}`, "reinstall lethe");
   }
 }
+
+/** lethe's package.json. */
+export function readPackageJson(): { name: string; version: string } {
+  return JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { name: string; version: string };
+}

@@ -5,7 +5,7 @@ import { refuseOverwritingInputs } from "../../run/paths.js";
 import { defineCommand, type ParsedArgs } from "../args.js";
 import type { CommandContext } from "../command.js";
 import type { Output } from "../output.js";
-import { readPackageJson } from "./version.js";
+import { readPackageJson } from "../../util/package-root.js";
 
 export const spec = defineCommand({
   name: "report",

@@ -2,11 +2,12 @@
 import { resolve } from "node:path";
 import { FILE_TYPE_NAMES } from "../../engine/file-types.js";
 import { METHOD_NAMES } from "../../unlearn/config.js";
-import { defineCommand, type ParsedArgs } from "../args.js";
+import { defineCommand, UsageError, type ParsedArgs } from "../args.js";
+import { describeStageEvent } from "../../run/stages.js";
 import type { CommandContext } from "../command.js";
 import type { Output } from "../output.js";
 import type { Progress } from "../progress.js";
-import type { UnlearnPlan, UnlearnResult } from "../../unlearn/index.js";
+import type { UnlearnOptions, UnlearnPlan, UnlearnResult } from "../../unlearn/index.js";
 
 export const spec = defineCommand({
   name: "unlearn",
@@ -35,12 +36,20 @@ export const spec = defineCommand({
     merge: { type: "boolean", description: "with --lora: write the base with the adapter merged in, in the base's types, instead of the adapter" },
     dryRun: { type: "boolean", description: "print the plan with time and memory estimates, run nothing" },
     force: { type: "boolean", description: "reuse a run directory made for another method or command" },
+    stage: { type: "string", placeholder: "NAME", description: "stop after this stage (e.g. labels, to export the labels); the model is written only by a run that reaches the end" },
+    shard: {
+      type: "string",
+      placeholder: "I/N",
+      description: "with --stage labels: compute worker I's share (0-based) of N, reading the run directory without locking it; then `lethe labels merge RUN_DIR`",
+    },
   },
   examples: [
     { command: "unlearn --model base.gguf --forget ../shared/data/forget/oz --retain ../shared/data/retain --out unlearned.gguf", description: "WHP with automatic anchors" },
     { command: "unlearn --model base.gguf --forget oz/ --out u.gguf --dictionary oz-terms.csv --dry-run", description: "the plan only" },
     { command: "unlearn --model base.gguf --forget oz/ --retain retain/ --method npo --out npo.gguf", description: "a baseline" },
     { command: "unlearn --model llama-q4_k_m.gguf --forget oz/ --retain retain/ --lora 16 --out oz-forgot.lora.gguf", description: "a LoRA adapter for llama.cpp / Ollama on a quantized base" },
+    { command: "unlearn --model base.gguf --forget oz/ --run-dir r --stage anchors", description: "reinforce and anchors once, before label shards" },
+    { command: "unlearn --model base.gguf --forget oz/ --run-dir r --stage labels --shard 2/8", description: "the third of eight label workers" },
   ],
 });
 
@@ -48,14 +57,14 @@ export type UnlearnCommandResult = ({ dryRun: true } & UnlearnPlan) | ({ dryRun:
 
 export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): Promise<UnlearnCommandResult> {
   const { unlearn, planUnlearn } = await import("../../unlearn/index.js");
-  const { describeStageEvent } = await import("../../run/stages.js");
-  const { UsageError } = await import("../args.js");
   const path = (p: string) => resolve(ctx.cwd, p);
   if ((args.llm === undefined) !== (args.llmModel === undefined)) {
     throw new UsageError("--llm and --llm-model go together", "pass both the endpoint URL and the model name, or neither");
   }
   if (args.merge && args.lora === undefined) throw new UsageError("--merge needs --lora", "pass --lora RANK, or leave --merge out");
   const loraFlags = args.lora === undefined ? {} : { lora: { rank: args.lora, ...(args.merge ? { merge: true } : {}) } };
+  const shard = args.shard === undefined ? undefined : parseShard(args.shard);
+  if (shard !== undefined && args.stage !== "labels") throw new UsageError("--shard computes a share of the labels stage", "add --stage labels");
   const options = {
     config: loraFlags,
     model: path(args.model),
@@ -71,6 +80,8 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     llm: args.llm === undefined ? undefined : { baseUrl: args.llm, model: args.llmModel!, apiKeyEnv: args.llmKeyEnv },
     threads: ctx.globals.threads,
     force: args.force,
+    stage: args.stage,
+    shard,
     signal: ctx.signal,
   };
   if (args.dryRun) {
@@ -78,6 +89,28 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     return { dryRun: true, ...plan };
   }
 
+  const events = unlearnEvents(ctx);
+  try {
+    const result = await unlearn({ ...options, onEvent: events.onEvent });
+    return { dryRun: false, ...result };
+  } finally {
+    events.close();
+  }
+}
+
+/** "I/N" as a shard. */
+function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index >= count) {
+    throw new UsageError(`--shard ${text} is not a shard: it takes I/N with 0 ≤ I < N`, "pass e.g. --shard 0/4 to the first of four workers");
+  }
+  return { index, count };
+}
+
+/** Progress bars and messages for an unlearning run's events (shared with `lethe labels merge`). */
+export function unlearnEvents(ctx: CommandContext): { onEvent: NonNullable<UnlearnOptions["onEvent"]>; close(): void } {
   let bar: Progress | undefined;
   let barKey = "";
   const open = (key: string, make: () => Progress) => {
@@ -93,41 +126,36 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     bar = undefined;
     barKey = "";
   };
-  try {
-    const result = await unlearn({
-      ...options,
-      onEvent(e) {
-        switch (e.type) {
-          case "stage":
-            close();
-            if (e.event.type === "fail") return; // the error itself is printed by the framework
-            ctx.out.info(describeStageEvent(e.event));
-            return;
-          case "train": {
-            const p = e.progress;
-            const b = open(`train:${p.stage}`, () =>
-              ctx.out.progress({ label: p.stage, total: p.steps * p.tokensPerStep, start: (p.step - 1) * p.tokensPerStep, unit: "tok" }),
-            );
-            if (p.resumedFrom !== undefined) ctx.out.info(`${p.stage}: resumed at step ${p.resumedFrom} of ${p.steps}`);
-            b.update(p.step * p.tokensPerStep, { step: `${p.step}/${p.steps}`, loss: p.loss });
-            return;
-          }
-          case "work":
-            open(`work:${e.stage}:${e.label}`, () => ctx.out.progress({ label: e.label, total: e.total, unit: e.unit })).update(e.done);
-            return;
-          case "info":
-            ctx.out.info(e.message);
-            return;
-          case "warn":
-            ctx.out.warn(e.message);
-            return;
+  return {
+    close,
+    onEvent(e) {
+      switch (e.type) {
+        case "stage":
+          close();
+          if (e.event.type === "fail") return; // the error itself is printed by the framework
+          ctx.out.info(describeStageEvent(e.event));
+          return;
+        case "train": {
+          const p = e.progress;
+          const b = open(`train:${p.stage}`, () =>
+            ctx.out.progress({ label: p.stage, total: p.steps * p.tokensPerStep, start: (p.step - 1) * p.tokensPerStep, unit: "tok" }),
+          );
+          if (p.resumedFrom !== undefined) ctx.out.info(`${p.stage}: resumed at step ${p.resumedFrom} of ${p.steps}`);
+          b.update(p.step * p.tokensPerStep, { step: `${p.step}/${p.steps}`, loss: p.loss });
+          return;
         }
-      },
-    });
-    return { dryRun: false, ...result };
-  } finally {
-    close();
-  }
+        case "work":
+          open(`work:${e.stage}:${e.label}`, () => ctx.out.progress({ label: e.label, total: e.total, unit: e.unit })).update(e.done);
+          return;
+        case "info":
+          ctx.out.info(e.message);
+          return;
+        case "warn":
+          ctx.out.warn(e.message);
+          return;
+      }
+    },
+  };
 }
 
 function duration(seconds: number): string {

@@ -1,7 +1,5 @@
 /** `lethe version`: which lethe and node are running; also answers `lethe --version`. */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { packageRoot } from "../../util/package-root.js";
+import { readPackageJson } from "../../util/package-root.js";
 import { defineCommand, type ParsedArgs } from "../args.js";
 import type { CommandContext } from "../command.js";
 import type { Output } from "../output.js";
@@ -18,11 +16,6 @@ export interface VersionResult {
   version: string;
   node: string;
   platform: string;
-}
-
-/** lethe's package.json. */
-export function readPackageJson(): { name: string; version: string } {
-  return JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { name: string; version: string };
 }
 
 export function run(_args: ParsedArgs<typeof spec>, _ctx: CommandContext): VersionResult {

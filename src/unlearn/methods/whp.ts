@@ -1,7 +1,7 @@
 /** `whp`: "Who's Harry Potter" (Eldan & Russinovich 2023): reinforce → anchors → labels → finetune. */
 import { anchorsStage } from "../stages/anchors.js";
 import { finetuneStage } from "../stages/finetune.js";
-import { labelsStage } from "../stages/labels.js";
+import { labelsStage, runLabelsShard } from "../stages/labels.js";
 import { reinforceStage, reinforceSteps } from "../stages/reinforce.js";
 import { retainTargetsStage } from "../stages/retain-targets.js";
 import type { StageWorkload, UnlearnMethod, WorkloadContext } from "../method.js";
@@ -20,6 +20,7 @@ export const whp: UnlearnMethod = {
   writesModel: true,
   needsRetain: false,
   stages: (ctx) => [...reinforceStage(ctx), anchorsStage(ctx), labelsStage(ctx), ...retainTargetsStage(ctx), finetuneStage(ctx)],
+  labelsShard: runLabelsShard,
   workload: (w) => {
     // With retain mixing every step also trains a retain batch of the same size.
     const sequencesPerStep = w.config.finetune.batchSize * (w.config.finetune.retainWeight > 0 && w.retainTokens > 0 ? 2 : 1);

@@ -8,11 +8,17 @@
  * Blocks are cut at word and anchor boundaries (splitIntoBlocks) so that both sides fit the block
  * size; the model's BOS, where it uses one, is put in front of both sides and its row is dropped.
  * Each finished block is kept in `work/labels-<key>/` so a killed run resumes at the next block.
+ *
+ * Shards (`lethe unlearn --stage labels --shard I/N`): worker I labels every N-th group of blocks
+ * into `shards/labels-<key>/I-of-N/`, reading the run directory without locking it, so N workers
+ * share one run directory (or each a copy, whose `shards/` folder is copied back). The stage then
+ * takes every block it finds there instead of computing it. Groups, not blocks, are dealt out: a
+ * block's logits depend on the batch it ran in, so the same groups give byte-identical labels.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Model } from "../../engine/model.js";
-import { CancelledError } from "../../errors.js";
+import { CancelledError, FileFormatError, InputError } from "../../errors.js";
 import { hashConfig } from "../../run/hash.js";
 import type { Stage, StageContext } from "../../run/stages.js";
 import { loadDictionary } from "../whp/dictionary.js";
@@ -62,7 +68,8 @@ function storedRise(file: string): number | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { rise: number }).rise : undefined;
 }
 
-export function labelsStage(ctx: MethodContext): Stage {
+/** The stage's configuration and inputs, which key its block cache and its shards. */
+function labelsSetup(ctx: MethodContext) {
   const { alpha, suppressAnchors, topK, tail, temperature, keepOriginalAbove, riseBaseline } = ctx.config.labels;
   // Settings at their paper defaults stay out of the key, so runs labelled before they existed resume.
   const rules = { ...(tail > 0 ? { tail } : {}), ...(temperature !== 1 ? { temperature } : {}), ...(keepOriginalAbove > 0 ? { keepOriginalAbove } : {}) };
@@ -75,28 +82,94 @@ export function labelsStage(ctx: MethodContext): Stage {
     ...corpusInputs("forget", ctx.forgetPaths),
     ...(fromRetain ? corpusInputs("retain", ctx.retainPaths) : {}),
   };
+  return { config, inputs, rules, fromRetain };
+}
+
+/** The translated blocks and everything labelling them needs, with the block cache. */
+async function labelJob(ctx: MethodContext): Promise<LabelJob & { anchorCounts: Map<string, number> }> {
+  const { config, inputs, rules, fromRetain } = labelsSetup(ctx);
+  checkSameVocabulary(ctx.basePath, reinforcedModel(ctx).path, "reinforced");
+  const { texts, matcher, encode, head } = await forgetBlocks(ctx);
+  const cache = await blockCache(ctx, config, inputs);
+  const alignments = texts.map((text, i) => translateBlock(text, matcher, encode, { seed: ctx.config.seed + i }));
+  const suppress = config.suppressAnchors ? anchorTokens(alignments) : new Set<number>();
+  if (ctx.config.labels.riseBaseline === "retain" && !fromRetain) ctx.emit({ type: "warn", message: 'labels.riseBaseline "retain" needs a retain corpus; without --retain the paper\'s rule (zero) is used' });
+  return { alignments, head, suppress, cache, alpha: config.alpha, topK: config.topK, rules, fromRetain, anchorCounts: countAnchors(alignments) };
+}
+
+export function labelsStage(ctx: MethodContext): Stage {
+  const { config, inputs } = labelsSetup(ctx);
   return {
     name: "labels",
     config,
     inputs,
     outputs: [LABELS_FILE, LABEL_STATS_FILE],
     async run(stage) {
-      checkSameVocabulary(ctx.basePath, reinforcedModel(ctx).path, "reinforced");
-      const { texts, matcher, encode, head } = await forgetBlocks(ctx);
-      const cache = await blockCache(ctx, config, inputs);
-      const alignments = texts.map((text, i) => translateBlock(text, matcher, encode, { seed: ctx.config.seed + i }));
-      const anchorCounts = countAnchors(alignments);
-      const suppress = config.suppressAnchors ? anchorTokens(alignments) : new Set<number>();
-      if (riseBaseline === "retain" && !fromRetain) ctx.emit({ type: "warn", message: 'labels.riseBaseline "retain" needs a retain corpus; without --retain the paper\'s rule (zero) is used' });
-      const job: LabelJob = { alignments, head, suppress, cache, alpha, topK, rules, fromRetain };
+      const job = await labelJob(ctx);
+      claimBlockCache(ctx, job.cache);
       const rise = await labelBlocks(ctx, stage.signal, job);
       const blocks = joinBlocks(stage, job);
-      const stats = labelStatistics(ctx, job, blocks, anchorCounts, rise);
-      writeFileSync(stage.tmpPath(LABEL_STATS_FILE), JSON.stringify({ ...stats, anchors: Object.fromEntries(anchorCounts) }, null, 2) + "\n");
-      rmSync(cache.dir, { recursive: true, force: true });
+      const stats = labelStatistics(ctx, job, blocks, job.anchorCounts, rise);
+      writeFileSync(stage.tmpPath(LABEL_STATS_FILE), JSON.stringify({ ...stats, anchors: Object.fromEntries(job.anchorCounts) }, null, 2) + "\n");
+      rmSync(job.cache.dir, { recursive: true, force: true });
+      rmSync(job.cache.shardsDir, { recursive: true, force: true });
       return { ...stats, suppressedTokens: stats.suppressedTokens.slice(0, 20), topChanges: stats.topChanges.slice(0, 10).map((c) => `${JSON.stringify(c.fromText)} → ${JSON.stringify(c.toText)} ×${c.count}`) };
     },
   };
+}
+
+/** Which share of the labels one worker computes: every `count`-th group of blocks from `index`. */
+export interface LabelsShard {
+  index: number;
+  count: number;
+}
+
+/** What one shard worker did. */
+export interface LabelsShardResult {
+  shard: LabelsShard;
+  /** Where its blocks are (`shards/labels-<key>/I-of-N/`). */
+  dir: string;
+  /** Blocks of this shard, and of the whole stage. */
+  blocks: number;
+  totalBlocks: number;
+  /** Blocks it computed now (the rest were already there). */
+  computed: number;
+}
+
+/** Marks a finished shard, with the facts `lethe labels merge` checks. */
+const SHARD_DONE = "done.json";
+
+/**
+ * Labels one shard's blocks into its own folder (see the module comment). The caller has checked that
+ * the stages before labels are done; the run directory itself is not written.
+ */
+export async function runLabelsShard(ctx: MethodContext, shard: LabelsShard, signal: AbortSignal): Promise<LabelsShardResult> {
+  const job = await labelJob(ctx);
+  const dir = shardDir(job.cache, shard);
+  const shardJob: LabelJob = { ...job, cache: { ...job.cache, dir, blockFile: (i) => join(dir, blockName(i)), riseFile: join(dir, RISE_FILE) } };
+  mkdirSync(dir, { recursive: true });
+  const mine = logitsGroups(job.alignments.map((_, i) => i)).filter((_, g) => g % shard.count === shard.index);
+  const before = mine.flat().filter((i) => job.cache.existing(i) !== undefined).length;
+  await labelBlocks(ctx, signal, shardJob, mine);
+  const blocks = mine.flat();
+  const done = { key: basename(job.cache.dir), index: shard.index, count: shard.count, blocks, totalBlocks: job.alignments.length };
+  writeFileSync(join(dir, `${SHARD_DONE}.tmp`), JSON.stringify(done) + "\n");
+  renameSync(join(dir, `${SHARD_DONE}.tmp`), join(dir, SHARD_DONE));
+  return { shard, dir, blocks: blocks.length, totalBlocks: job.alignments.length, computed: blocks.length - before };
+}
+
+/** The shards found for a run: their folders, and which shards of which count are complete. */
+export function shardsOf(runDir: string): { key: string; dir: string; index: number; count: number; blocks: number[]; totalBlocks: number }[] {
+  const root = join(runDir, SHARDS_DIR);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((name) => name.startsWith("labels-"))
+    .flatMap((name) =>
+      readdirSync(join(root, name))
+        .map((sub) => join(root, name, sub, SHARD_DONE))
+        .filter((file) => existsSync(file))
+        .map((file) => ({ ...(JSON.parse(readFileSync(file, "utf8")) as { key: string; index: number; count: number; blocks: number[]; totalBlocks: number }), dir: join(file, "..") })),
+    );
 }
 
 /** The forget corpus cut into blocks, with what translating them needs. */
@@ -111,24 +184,58 @@ async function forgetBlocks(ctx: MethodContext) {
   return { texts, matcher, encode, head };
 }
 
-/** Where finished blocks are kept until the stage is done, keyed by everything that shapes them. */
+/**
+ * Where finished blocks are kept until the stage is done, keyed by everything that shapes them: new
+ * blocks go to `dir`, and a block is also taken from any shard folder of the same key.
+ */
 interface BlockCache {
   dir: string;
+  /** `shards/labels-<key>/`: the shard workers' folders. */
+  shardsDir: string;
+  /** Where a block computed now is written. */
   blockFile(i: number): string;
-  rowStatsFile(i: number): string;
+  /** Where block `i` already is (this cache or a shard's folder), or undefined. */
+  existing(i: number): string | undefined;
   riseFile: string;
+}
+
+/** Shard workers' output, beside the stage's own `work/` cache. */
+const SHARDS_DIR = "shards";
+
+const blockName = (i: number) => `block-${String(i).padStart(6, "0")}.bin`;
+/** A block's generic-row statistics sit beside it. */
+const rowStatsFile = (blockFile: string) => `${blockFile}.json`;
+
+function shardDir(cache: BlockCache, shard: LabelsShard): string {
+  return join(cache.shardsDir, `${shard.index}-of-${shard.count}`);
 }
 
 async function blockCache(ctx: MethodContext, config: unknown, inputs: Readonly<Record<string, string>>): Promise<BlockCache> {
   const work = join(ctx.runDir.dir, "work");
-  const dir = join(work, `labels-${hashConfig({ config, inputs: await inputFingerprints(inputs) }).slice(0, 16)}`);
-  // Caches of other keys belong to superseded settings.
+  const key = `labels-${hashConfig({ config, inputs: await inputFingerprints(inputs) }).slice(0, 16)}`;
+  const dir = join(work, key);
+  const shardsDir = join(ctx.runDir.dir, SHARDS_DIR, key);
+  const blockFile = (i: number) => join(dir, blockName(i));
+  const shardDirs = () => (existsSync(shardsDir) ? readdirSync(shardsDir).map((d) => join(shardsDir, d)) : []);
+  const existing = (i: number) => [dir, ...shardDirs()].map((d) => join(d, blockName(i))).find((f) => existsSync(f));
+  return { dir, shardsDir, blockFile, existing, riseFile: join(dir, RISE_FILE) };
+}
+
+/** The rise baseline the cached blocks were labelled with (this cache's, or a shard's). */
+function recordedRise(cache: BlockCache): number {
+  const dirs = [cache.dir, ...(existsSync(cache.shardsDir) ? readdirSync(cache.shardsDir).map((d) => join(cache.shardsDir, d)) : [])];
+  const rise = dirs.map((d) => storedRise(join(d, RISE_FILE))).find((r) => r !== undefined);
+  if (rise === undefined) throw new FileFormatError(`the labels cache ${cache.dir} lacks the rise baseline its blocks were labelled with`, `delete ${cache.dir} and rerun`);
+  return rise;
+}
+
+/** Removes block caches of other keys (superseded settings) and creates this one. */
+function claimBlockCache(ctx: MethodContext, cache: BlockCache): void {
+  const work = join(ctx.runDir.dir, "work");
   for (const name of existsSync(work) ? readdirSync(work) : []) {
-    if (name.startsWith("labels-") && join(work, name) !== dir) rmSync(join(work, name), { recursive: true, force: true });
+    if (name.startsWith("labels-") && join(work, name) !== cache.dir) rmSync(join(work, name), { recursive: true, force: true });
   }
-  mkdirSync(dir, { recursive: true });
-  const blockFile = (i: number) => join(dir, `block-${String(i).padStart(6, "0")}.bin`);
-  return { dir, blockFile, rowStatsFile: (i) => `${blockFile(i)}.json`, riseFile: join(dir, RISE_FILE) };
+  mkdirSync(cache.dir, { recursive: true });
 }
 
 function countAnchors(alignments: readonly Alignment[]): Map<string, number> {
@@ -154,16 +261,23 @@ interface LabelJob {
  * Labels every block not yet in the cache, loading the models only when one is left. Returns the
  * rise baseline used, undefined when every block was already labelled.
  */
-async function labelBlocks(ctx: MethodContext, signal: AbortSignal, job: LabelJob): Promise<number | undefined> {
+async function labelBlocks(ctx: MethodContext, signal: AbortSignal, job: LabelJob, groups = logitsGroups(job.alignments.map((_, i) => i))): Promise<number | undefined> {
   let base: Model | undefined;
   let reinforced: Model | undefined;
   let rise: number | undefined;
   try {
     // A resumed run recomputes a partly finished group whole (see LOGITS_GROUP): soft labels keep
     // the logits' last bits.
-    const groups = logitsGroups(job.alignments.map((_, i) => i));
-    const todo = groups.filter((group) => group.some((i) => !existsSync(job.cache.blockFile(i))));
-    let done = job.alignments.length - todo.reduce((n, group) => n + group.length, 0);
+    const todo = groups.filter((group) => group.some((i) => job.cache.existing(i) === undefined));
+    if (ctx.labelsFromShardsOnly && todo.length > 0) {
+      const missing = todo.flat().filter((i) => job.cache.existing(i) === undefined);
+      throw new InputError(
+        `${missing.length} of ${job.alignments.length} blocks (the first: ${missing[0]}) are in no shard under ${job.cache.shardsDir}`,
+        "run the missing shards, or check that every shard ran with the run's own settings and inputs (a shard made with others is kept under another key)",
+      );
+    }
+    const total = groups.reduce((n, group) => n + group.length, 0);
+    let done = total - todo.reduce((n, group) => n + group.length, 0);
     for (const group of todo) {
       if (signal.aborted) throw new CancelledError("the labels stage");
       base ??= await loadInferenceModel(ctx.basePath, ctx.blockTokens, ctx.threads);
@@ -171,7 +285,7 @@ async function labelBlocks(ctx: MethodContext, signal: AbortSignal, job: LabelJo
       rise ??= job.fromRetain ? await retainRise(ctx, job.cache.riseFile, base, reinforced) : 0;
       await labelGroup(ctx, job, group, base, reinforced, rise);
       done += group.length;
-      ctx.emit({ type: "work", stage: "labels", label: "labels", done, total: job.alignments.length, unit: "block" });
+      ctx.emit({ type: "work", stage: "labels", label: "labels", done, total, unit: "block" });
     }
   } finally {
     await base?.dispose();
@@ -209,7 +323,7 @@ async function labelGroup(ctx: MethodContext, job: LabelJob, group: readonly num
       weight: Float32Array.from([...new Array<number>(pad).fill(0), ...labels.weight]),
     };
     // The row statistics first: a block file on disk means its statistics are there too.
-    writeFileSync(job.cache.rowStatsFile(i), JSON.stringify(summariseRows(stats)));
+    writeFileSync(rowStatsFile(job.cache.blockFile(i)), JSON.stringify(summariseRows(stats)));
     const tmp = `${job.cache.blockFile(i)}.tmp`;
     writeFileSync(tmp, encodeBlock({ tokens: Int32Array.from(originals[k]!), labels: withHead }));
     renameSync(tmp, job.cache.blockFile(i));
@@ -218,8 +332,9 @@ async function labelGroup(ctx: MethodContext, job: LabelJob, group: readonly num
 
 /** Concatenates the cached blocks into the labels file and returns them decoded. */
 function joinBlocks(stage: StageContext, job: LabelJob): LabelledBlock[] {
-  const parts = job.alignments.map((_, i) => readFileSync(job.cache.blockFile(i)));
-  const blocks = parts.flatMap((p, i) => decodeBlocks(p, job.cache.blockFile(i)));
+  const files = job.alignments.map((_, i) => job.cache.existing(i)!);
+  const parts = files.map((file) => readFileSync(file));
+  const blocks = parts.flatMap((p, i) => decodeBlocks(p, files[i]!));
   writeFileSync(stage.tmpPath(LABELS_FILE), Buffer.concat(parts));
   return blocks;
 }
@@ -227,7 +342,10 @@ function joinBlocks(stage: StageContext, job: LabelJob): LabelledBlock[] {
 /** The statistics of the labels, for label-stats.json and the stage's summary. */
 function labelStatistics(ctx: MethodContext, job: LabelJob, blocks: readonly LabelledBlock[], anchorCounts: ReadonlyMap<string, number>, rise: number | undefined) {
   const { positions, labelled, changed, changes } = countChanges(blocks);
-  const rows = job.alignments.map((_, i) => (existsSync(job.cache.rowStatsFile(i)) ? (JSON.parse(readFileSync(job.cache.rowStatsFile(i), "utf8")) as RowSummary) : undefined));
+  const rows = job.alignments.map((_, i) => {
+    const file = rowStatsFile(job.cache.existing(i)!);
+    return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as RowSummary) : undefined;
+  });
   const frequent = mostFrequentTokens(blocks.map((b) => b.tokens), 20);
   const topChanges = [...changes.values()]
     .sort((a, b) => b.count - a.count || a.from - b.from || a.to - b.to)
@@ -242,7 +360,7 @@ function labelStatistics(ctx: MethodContext, job: LabelJob, blocks: readonly Lab
     anchorOccurrences: [...anchorCounts.values()].reduce((a, b) => a + b, 0),
     ...labelShape(blocks, frequent, rows),
     // The logit rise α ignored (labels.riseBaseline), in logits.
-    riseBaseline: job.fromRetain ? Math.round((rise ?? storedRise(job.cache.riseFile)!) * 1e4) / 1e4 : 0,
+    riseBaseline: job.fromRetain ? Math.round((rise ?? recordedRise(job.cache)) * 1e4) / 1e4 : 0,
     suppressedTokens: [...job.suppress].map((t) => ctx.tokenizer.detokenize([t])),
     topChanges,
   };
