@@ -8,12 +8,13 @@
  * frontier.
  *
  *   node --import tsx bench/whp-sweep.ts [--testbed synthetic,oz,oz-tiny] [--only NAME,...] [--limit 120]
- *        [--data ../shared/data] [--threads N] [--out bench/results/whp-sweep.json]
+ *        [--data ../shared/data] [--threads N] [--out bench/results/whp-sweep.json] [--reinforced FILE]
  *
  * Each variant keeps its run folder under .lethe-cache/bench/whp-sweep/<testbed>/, so a rerun only
  * re-measures; results of variants not rerun are kept while the testbed's base model is unchanged.
  * The variants share one reinforced model (the reinforce settings are not swept), so its time is
- * counted in the first variant's unlearn_s only.
+ * counted in the first variant's unlearn_s only; `--reinforced` gives one made with the default
+ * reinforce settings elsewhere (the demo run's `unlearn/reinforced.gguf`), so none is trained.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -96,6 +97,7 @@ const { values } = parseArgs({
     data: { type: "string", default: join(here, "..", "..", "shared", "data") },
     threads: { type: "string" },
     out: { type: "string", default: join(here, "results", "whp-sweep.json") },
+    reinforced: { type: "string" },
   },
 });
 const testbeds = values.testbed!.split(",") as TestbedName[];
@@ -175,7 +177,7 @@ for (const name of testbeds) {
     mkdirSync(runDir, { recursive: true });
     const started = performance.now();
     // Every variant reinforces with the same settings: any variant's reinforced model serves the rest.
-    const reinforced = Object.keys(VARIANTS).map((n) => join(workDir, n, "reinforced.gguf")).find((p) => existsSync(p));
+    const reinforced = values.reinforced !== undefined ? resolve(values.reinforced) : Object.keys(VARIANTS).map((n) => join(workDir, n, "reinforced.gguf")).find((p) => existsSync(p));
     await unlearn({
       reinforced,
       model: testbed.base.path,

@@ -2,7 +2,6 @@
 // text through the labels (soft labels, a retain split), its labels export, and the base model
 // converted to a Hugging Face checkpoint by integrations/pytorch/gguf_to_hf.py.
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readGguf, readTensorF32 } from "../../src/gguf/read.js";
@@ -11,6 +10,7 @@ import { writeGguf } from "../../src/gguf/write.js";
 import { unlearn } from "../../src/unlearn/index.js";
 import { exportLabels } from "../../src/unlearn/whp/labels-export.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
+import { LABELS_CONFIG, writeLabelsInputs } from "../unlearn/whp/labels-run.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const PYTORCH_DIR = join(ROOT, "integrations", "pytorch");
@@ -33,20 +33,6 @@ export function torchMissing(): string | undefined {
 export function torchrunMissing(): string | undefined {
   const r = spawnSync(PYTHON, ["-c", "import torch.distributed.run, torch.distributed as d; assert d.is_available() and d.is_gloo_available()"], { encoding: "utf8", timeout: 60_000 });
   return r.status === 0 ? undefined : `torch.distributed.run with the gloo backend is unavailable (${r.stderr.trim().split("\n").at(-1)})`;
-}
-
-// The forget text names a few invented things, the dictionary maps them to generic ones.
-const NAMES = ["Tembenna", "Quorvix", "Hollow Spire", "Ysolde Marr"];
-const GENERICS = ["Richard", "Tom", "old tower", "Anna Smith"];
-const VERBS = ["met", "followed", "left", "watched", "called", "found"];
-const PLACES = ["by the river", "at dawn", "in the market", "near the gate", "after the storm"];
-
-function sentences(n: number, seed: number, names: readonly string[]): string {
-  const out: string[] = [];
-  let x = seed;
-  const next = (k: number) => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % k);
-  for (let i = 0; i < n; i++) out.push(`${names[next(names.length)]} ${VERBS[next(VERBS.length)]} ${names[next(names.length)]} ${PLACES[next(PLACES.length)]}.`);
-  return out.join(" ");
 }
 
 export interface ParityFixture {
@@ -86,15 +72,7 @@ export function sharpModel(dir: string): string {
 export async function makeParityFixture(dir: string): Promise<ParityFixture> {
   const base = sharpModel(dir);
   const reinforced = makeTinyModel(dir, { seed: 8 });
-  const forgetDir = join(dir, "forget");
-  const retainDir = join(dir, "retain");
-  mkdirSync(forgetDir, { recursive: true });
-  mkdirSync(retainDir, { recursive: true });
-  writeFileSync(join(forgetDir, "a.txt"), sentences(40, 1, NAMES));
-  writeFileSync(join(forgetDir, "b.txt"), sentences(30, 2, NAMES));
-  writeFileSync(join(retainDir, "g.txt"), sentences(50, 3, ["The baker", "A farmer", "Her brother", "The teacher"]));
-  const dictionary = join(dir, "dictionary.json");
-  writeFileSync(dictionary, JSON.stringify(Object.fromEntries(NAMES.map((n, i) => [n, GENERICS[i]!]))));
+  const { forget: forgetDir, retain: retainDir, dictionary } = writeLabelsInputs(dir, [40, 30]);
   const runDir = join(dir, "whp.run");
   const unlearned = join(dir, "unlearned.gguf");
   await unlearn({
@@ -106,13 +84,7 @@ export async function makeParityFixture(dir: string): Promise<ParityFixture> {
     out: unlearned,
     runDir,
     threads: 2,
-    config: {
-      blockTokens: 48,
-      anchors: { top: 0, gainTokens: 0 },
-      // Soft labels: the top 2 of the generic distribution plus 2 tail samples, K = 4.
-      labels: { topK: 2, tail: 2 },
-      finetune: FINETUNE,
-    },
+    config: { ...LABELS_CONFIG, finetune: FINETUNE },
   });
   const exportDir = join(dir, "export");
   await exportLabels({ runDir, out: exportDir, shardBytes: 16 * 1024 });

@@ -1,8 +1,10 @@
 // `lethe labels export`: the labels of a run as safetensors shards and a manifest that carry every
 // token, target and weight of labels.bin, the retain blocks the fine-tune visits and its step order.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { InputError } from "../../../src/errors.js";
 import { readSafetensors } from "../../../src/export/safetensors.js";
@@ -15,6 +17,7 @@ import { tempDir } from "../../helpers/temp.js";
 import { labelsRunOptions } from "./labels-run.js";
 
 const dir = tempDir("labels-export");
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 /** Every block of a split, read back from its shards in order. */
 function readSplit(out: string, split: LabelsExportManifest["splits"]["forget"]) {
@@ -78,6 +81,13 @@ test("the export carries every block of labels.bin, the visited retain blocks an
     assert.deepEqual(b.targets, [...b.tokens.slice(1), -1]);
     assert.deepEqual(b.weights, [...b.tokens.slice(1).map(() => 1), 0]);
   }
+
+  // Python's standard library reads the shapes (integrations/pytorch/print_shapes.py).
+  const shown = spawnSync("python3", [join(ROOT, "integrations", "pytorch", "print_shapes.py"), out], { encoding: "utf8" });
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, new RegExp(`forget: ${blocks.length} blocks, ${manifest.splits.forget.positions} positions, K = 4`));
+  assert.match(shown.stdout, new RegExp(`target_ids I32 \\[\\d+, 4\\]`));
+  assert.match(shown.stdout, /schedule: 6 steps of 4 forget blocks/);
 
   // A second export into the same folder needs --force.
   await assert.rejects(exportLabels({ runDir: options.runDir!, out }), (e: unknown) => e instanceof InputError && /not empty/.test(e.message) && /--force/.test(e.fix));
