@@ -485,13 +485,12 @@ export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
       stages: outcomes.map((o) => ({ name: o.name, ran: o.ran, wallS: o.record.wallS ?? 0, stats: o.record.stats ?? {} })),
     };
     if (runDir.has(DICTIONARY_FILE)) result.dictionary = runDir.path(DICTIONARY_FILE);
-    if (!publishes && p.method.writesModel) return result;
-    if (p.method.writesModel) {
+    if (publishes) {
       const sha256 = outcomes.map((o) => o.record.outputHashes?.[published]?.sha256).find((h) => h !== undefined);
       await publishFile(runDir.path(published), p.out!, { lock: outLock, sha256 });
       result.out = p.out;
       if (published === UNLEARNED_ADAPTER) result.adapterFor = p.basePath;
-    } else {
+    } else if (!p.method.writesModel && runDir.has(WHP_LOGITS_FILE)) {
       result.descriptor = runDir.path(WHP_LOGITS_FILE);
     }
     return result;
