@@ -95,13 +95,14 @@ test("chat: a 401 is not retried and the fix names the key's variable", async ()
   });
 });
 
+// The margins (a 300 ms timeout against 1.5 s delays) hold on a loaded 2-core machine.
 test("chat: a slow endpoint times out per attempt and is retried", async () => {
-  const script = [{ delayMs: 400, body: chatReply("late") }, { body: chatReply("fast") }];
-  await withServer(script, { timeoutMs: 50 }, async (client) => {
+  const script = [{ delayMs: 1500, body: chatReply("late") }, { body: chatReply("fast") }];
+  await withServer(script, { timeoutMs: 300 }, async (client) => {
     assert.equal(await client.complete([{ role: "user", content: "x" }]), "fast");
   });
-  await withServer([{ delayMs: 400 }, { delayMs: 400 }, { delayMs: 400 }], { timeoutMs: 50 }, async (client) => {
-    await assert.rejects(client.complete([{ role: "user", content: "x" }]), /no answer within 50 ms \(after 3 attempts\)/);
+  await withServer([{ delayMs: 1500 }, { delayMs: 1500 }, { delayMs: 1500 }], { timeoutMs: 300 }, async (client) => {
+    await assert.rejects(client.complete([{ role: "user", content: "x" }]), /no answer within 300 ms \(after 3 attempts\)/);
   });
 });
 
@@ -119,10 +120,15 @@ test("chat: a dead port is a ServiceError telling to check the endpoint", async 
 });
 
 test("chat: a cancelled request stops without retrying", async () => {
-  await withServer([{ delayMs: 300, body: chatReply("late") }], {}, async (client, server) => {
+  await withServer([{ delayMs: 2000, body: chatReply("late") }], {}, async (client, server) => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 30);
-    await assert.rejects(client.complete([{ role: "user", content: "x" }], { signal: controller.signal }), CancelledError);
+    // Cancelled once the server holds the request, however long the request took to arrive.
+    const watch = setInterval(() => server.requests.length > 0 && controller.abort(), 5);
+    try {
+      await assert.rejects(client.complete([{ role: "user", content: "x" }], { signal: controller.signal }), CancelledError);
+    } finally {
+      clearInterval(watch);
+    }
     assert.equal(server.requests.length, 1);
   });
 });
