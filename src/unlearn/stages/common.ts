@@ -11,12 +11,12 @@ import { REINFORCED_ADAPTER, REINFORCED_MODEL, UNLEARNED_ADAPTER, UNLEARNED_MODE
 import { trainResumable, type TrainJob, type TrainResult } from "../train-loop.js";
 
 /** The model's tokenizer on fragments (no BOS), as translate.ts requires. */
-export function fragmentEncoder(ctx: MethodContext): FragmentEncoder {
+export function fragmentEncoder(ctx: Pick<MethodContext, "tokenizer">): FragmentEncoder {
   return (text) => ctx.tokenizer.tokenize(text, { addBos: false });
 }
 
 /** BOS (when the model adds one) and EOS of the base model. */
-export function specialTokens(ctx: MethodContext): BlockTokens {
+export function specialTokens(ctx: Pick<MethodContext, "tokenizer">): BlockTokens {
   const info = ctx.tokenizer.info;
   return { bosId: info.addBos ? info.bosId : -1, eosId: info.eosId };
 }

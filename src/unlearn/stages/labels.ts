@@ -194,6 +194,8 @@ interface BlockCache {
   shardsDir: string;
   /** Where a block computed now is written. */
   blockFile(i: number): string;
+  /** Where finished blocks are looked for: `dir`, then the shard folders present when the cache was opened. */
+  searchDirs: readonly string[];
   /** Where block `i` already is (this cache or a shard's folder), or undefined. */
   existing(i: number): string | undefined;
   riseFile: string;
@@ -216,15 +218,15 @@ async function blockCache(ctx: MethodContext, config: unknown, inputs: Readonly<
   const dir = join(work, key);
   const shardsDir = join(ctx.runDir.dir, SHARDS_DIR, key);
   const blockFile = (i: number) => join(dir, blockName(i));
-  const shardDirs = () => (existsSync(shardsDir) ? readdirSync(shardsDir).map((d) => join(shardsDir, d)) : []);
-  const existing = (i: number) => [dir, ...shardDirs()].map((d) => join(d, blockName(i))).find((f) => existsSync(f));
-  return { dir, shardsDir, blockFile, existing, riseFile: join(dir, RISE_FILE) };
+  // Listed once: every lookup of every block searches the same folders.
+  const searchDirs = [dir, ...(existsSync(shardsDir) ? readdirSync(shardsDir).map((d) => join(shardsDir, d)) : [])];
+  const existing = (i: number) => searchDirs.map((d) => join(d, blockName(i))).find((f) => existsSync(f));
+  return { dir, shardsDir, blockFile, searchDirs, existing, riseFile: join(dir, RISE_FILE) };
 }
 
 /** The rise baseline the cached blocks were labelled with (this cache's, or a shard's). */
 function recordedRise(cache: BlockCache): number {
-  const dirs = [cache.dir, ...(existsSync(cache.shardsDir) ? readdirSync(cache.shardsDir).map((d) => join(cache.shardsDir, d)) : [])];
-  const rise = dirs.map((d) => storedRise(join(d, RISE_FILE))).find((r) => r !== undefined);
+  const rise = cache.searchDirs.map((d) => storedRise(join(d, RISE_FILE))).find((r) => r !== undefined);
   if (rise === undefined) throw new FileFormatError(`the labels cache ${cache.dir} lacks the rise baseline its blocks were labelled with`, `delete ${cache.dir} and rerun`);
   return rise;
 }

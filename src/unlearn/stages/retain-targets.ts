@@ -18,7 +18,7 @@ import { corpusInputs, fragmentEncoder, loadInferenceModel, logitsGroups, specia
 export const RETAIN_TARGETS_FILE = "retain-targets.bin";
 
 /** The retain blocks the fine-tune visits, in ascending order (its batches are a pure function of the step). */
-export function retainBlocksUsed(ctx: MethodContext, nBlocks: number): number[] {
+export function retainBlocksUsed(ctx: Pick<MethodContext, "config">, nBlocks: number): number[] {
   const { steps, batchSize } = ctx.config.finetune;
   const used = new Set<number>();
   for (let step = 0; step < steps; step++) for (const i of batchIndices(nBlocks, batchSize, step, ctx.config.seed + 1)) used.add(i);
@@ -26,7 +26,7 @@ export function retainBlocksUsed(ctx: MethodContext, nBlocks: number): number[] 
 }
 
 /** The retain blocks of the run, as the fine-tune cuts them. */
-export function retainBlocks(ctx: MethodContext): number[][] {
+export function retainBlocks(ctx: Pick<MethodContext, "retain" | "tokenizer" | "blockTokens">): number[][] {
   return tokenBlocks(ctx.retain, fragmentEncoder(ctx), specialTokens(ctx), ctx.blockTokens);
 }
 

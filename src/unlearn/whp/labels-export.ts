@@ -11,13 +11,13 @@ import { ADAMW_DEFAULTS } from "../../engine/trainer.js";
 import { InputError } from "../../errors.js";
 import { writeSafetensors, type SafetensorsTensor } from "../../export/safetensors.js";
 import { readGguf } from "../../gguf/read.js";
-import { batchIndices, loadCorpus, tokenBlocks } from "../../corpus/blocks.js";
+import { batchIndices, loadCorpus } from "../../corpus/blocks.js";
 import { MANIFEST_FILE, parseManifest, type StageRecord } from "../../run/manifest.js";
 import { readPackageJson } from "../../util/package-root.js";
 import type { UnlearnConfig } from "../config.js";
 import { LABEL_STATS_FILE, LABELS_FILE } from "../method.js";
 import { readCompleteRunInfo } from "../run-info.js";
-import { RETAIN_TARGETS_FILE } from "../stages/retain-targets.js";
+import { RETAIN_TARGETS_FILE, retainBlocks, retainBlocksUsed } from "../stages/retain-targets.js";
 import { decodeBlocks, type LabelledBlock } from "./labels-file.js";
 import { pairsPerPosition } from "./labels.js";
 
@@ -188,15 +188,11 @@ async function retainSplit(runDir: string, info: ReturnType<typeof readCompleteR
   const model = await Model.load(info.model, { threads: threads ?? 1, contextLength: 256, maxSequences: 1 });
   let all: number[][];
   try {
-    const tokenInfo = model.info;
-    const special = { bosId: tokenInfo.addBos ? tokenInfo.bosId : -1, eosId: tokenInfo.eosId };
-    all = tokenBlocks(loadCorpus(info.retain, "retain"), (text) => model.tokenize(text, { addBos: false }), special, info.blockTokens);
+    all = retainBlocks({ retain: loadCorpus(info.retain, "retain"), tokenizer: model, blockTokens: info.blockTokens });
   } finally {
     await model.dispose();
   }
-  const used = new Set<number>();
-  for (let step = 0; step < config.finetune.steps; step++) for (const i of batchIndices(all.length, config.finetune.batchSize, step, config.seed + 1)) used.add(i);
-  const indices = [...used].sort((a, b) => a - b);
+  const indices = retainBlocksUsed({ config }, all.length);
   if (config.finetune.retainLoss === "kl") {
     doneRecord(runDir, "retain-targets");
     const path = join(runDir, RETAIN_TARGETS_FILE);
