@@ -5,9 +5,12 @@
  *
  *   npm run bench:engine -- [--json] [--sizes S,M,L] [--steps N] [--rounds N] [--threads N] [--out bench/results/engine.json]
  *
- * Each size runs in a child process of its own so that its peak RSS is its own. The PyTorch peer needs
- * Debian's python3-torch with OpenBLAS (`apt-get install python3-torch libopenblas0-pthread`); without
- * it the torch fields are null.
+ * lethe runs twice per round when `npm install` compiled ggml's CPU backend for this machine: on that
+ * build and on the prebuilt variants (LETHE_CPU_BACKEND=prebuilt), so that the file shows what the
+ * source build buys. The GEMM peak is the best fp32 n×n×n rate of ggml's mul_mat (either build) and
+ * PyTorch's matmul. Each size runs in a child process of its own so that its peak RSS is its own. The
+ * PyTorch peer needs Debian's python3-torch with OpenBLAS (`apt-get install python3-torch
+ * libopenblas0-pthread`); without it the torch fields are null.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
@@ -16,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { Model } from "../src/engine/model.js";
-import { gemmGflops, resolveThreads } from "../src/engine/native.js";
+import { backendInfo, gemmGflops, resolveThreads } from "../src/engine/native.js";
 import { Trainer, nextTokenBatch } from "../src/engine/trainer.js";
 import type { LlamaConfig } from "../src/gguf/llama.js";
 import { machineInfo } from "../src/util/machine.js";
@@ -32,12 +35,18 @@ const SIZES: Record<string, Partial<LlamaConfig>> = {
   L: { nLayer: 12, nEmbd: 768, nHead: 12, nHeadKv: 12, nFf: 2048, nVocab: 16384 },
 };
 
-interface SizeResult {
+interface LetheRun {
   params: number;
   train_tok_s: number;
   infer_tok_s: number;
   train_gflops: number;
   peak_rss_mb: number;
+}
+
+interface SizeResult extends LetheRun {
+  /** The same run on the prebuilt ggml CPU variant (null when no source build exists). */
+  prebuilt_train_tok_s: number | null;
+  prebuilt_infer_tok_s: number | null;
   torch_train_tok_s: number | null;
   torch_infer_tok_s: number | null;
 }
@@ -57,7 +66,7 @@ function randomSeq(n: number, vocab: number, seed: number): number[] {
   });
 }
 
-async function runSize(name: string, steps: number, threads: number, workDir: string): Promise<Omit<SizeResult, "torch_train_tok_s" | "torch_infer_tok_s">> {
+async function runSize(name: string, steps: number, threads: number, workDir: string): Promise<LetheRun> {
   const overrides = { ...SIZES[name]!, nCtx: 512, seed: 1 };
   const path = makeTinyModel(workDir, overrides);
   const config: LlamaConfig = { ...TINY_LLAMA_CONFIG, ...overrides };
@@ -88,21 +97,56 @@ async function runSize(name: string, steps: number, threads: number, workDir: st
   };
 }
 
-function torchPeer(name: string, steps: number, threads: number): { train_tok_s: number; infer_tok_s: number } | null {
-  const c = SIZES[name]!;
-  const cfg = { n_vocab: c.nVocab, n_embd: c.nEmbd, n_layer: c.nLayer, n_head: c.nHead, n_ff: c.nFf, B, T, steps, threads };
-  // This machine pins OpenBLAS to Haswell kernels for old builds' sake; that slows PyTorch ~8x, so
-  // the peer runs without the pin (as the environment notes advise for benchmarks).
+// This machine pins OpenBLAS to Haswell kernels for old builds' sake; that slows PyTorch ~8x, so
+// the peer runs without the pin (as the environment notes advise for benchmarks).
+function torchEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync("/usr/bin/python3", [join(here, "peer", "torch_llama.py"), JSON.stringify(cfg)], { encoding: "utf8", env });
+  return env;
+}
+
+function python<T>(script: string, cfg: object, what: string): T | null {
+  const r = spawnSync("/usr/bin/python3", [join(here, "peer", script), JSON.stringify(cfg)], { encoding: "utf8", env: torchEnv() });
   if (r.status !== 0) {
-    process.stderr.write(`PyTorch peer unavailable for ${name} (install Debian's python3-torch): ${(r.stderr || r.error?.message || "").split("\n").slice(-3).join(" ")}\n`);
+    process.stderr.write(`PyTorch peer unavailable for ${what} (install Debian's python3-torch): ${(r.stderr || r.error?.message || "").split("\n").slice(-3).join(" ")}\n`);
     return null;
   }
-  const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { train_tok_s: number; infer_tok_s: number };
-  return { train_tok_s: round(out.train_tok_s), infer_tok_s: round(out.infer_tok_s) };
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as T;
+}
+
+function torchPeer(name: string, steps: number, threads: number): { train_tok_s: number; infer_tok_s: number } | null {
+  const c = SIZES[name]!;
+  const cfg = { n_vocab: c.nVocab, n_embd: c.nEmbd, n_layer: c.nLayer, n_head: c.nHead, n_ff: c.nFf, B, T, steps, threads };
+  const out = python<{ train_tok_s: number; infer_tok_s: number }>("torch_llama.py", cfg, name);
+  return out && { train_tok_s: round(out.train_tok_s), infer_tok_s: round(out.infer_tok_s) };
+}
+
+/** A child process of this script, on the source-built CPU backend or the prebuilt variants. */
+function child<T>(args: string[], prebuilt: boolean): T {
+  const env = prebuilt ? { ...process.env, LETHE_CPU_BACKEND: "prebuilt" } : process.env;
+  const r = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    env,
+  });
+  if (r.status !== 0) throw new Error(`bench child ${args.join(" ")} failed`);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as T;
+}
+
+function ggmlGemm(threads: number): { gflops: number; variant: string } {
+  return { gflops: round(Math.max(gemmGflops(1024, 10, threads), gemmGflops(2048, 3, threads))), variant: backendInfo().cpuVariant };
+}
+
+function best(a: LetheRun | undefined, b: LetheRun): LetheRun {
+  if (!a) return b;
+  return {
+    ...b,
+    train_tok_s: Math.max(a.train_tok_s, b.train_tok_s),
+    infer_tok_s: Math.max(a.infer_tok_s, b.infer_tok_s),
+    train_gflops: Math.max(a.train_gflops, b.train_gflops),
+    peak_rss_mb: Math.max(a.peak_rss_mb, b.peak_rss_mb),
+  };
 }
 
 function round(x: number, digits = 1): number {
@@ -119,12 +163,17 @@ async function main(): Promise<void> {
       threads: { type: "string" },
       out: { type: "string", default: join(here, "results", "engine.json") },
       child: { type: "string" },
+      gemm: { type: "boolean", default: false },
       dir: { type: "string" },
     },
   });
   const steps = Number(values.steps);
   const rounds = Number(values.rounds);
   const threads = resolveThreads(values.threads ? Number(values.threads) : undefined);
+  if (values.gemm) {
+    process.stdout.write(JSON.stringify(ggmlGemm(threads)) + "\n");
+    return;
+  }
   if (values.child) {
     const r = await runSize(values.child, steps, threads, values.dir!);
     process.stdout.write(JSON.stringify(r) + "\n");
@@ -133,47 +182,59 @@ async function main(): Promise<void> {
   const workDir = join(here, "..", ".lethe-cache", "bench");
   mkdirSync(workDir, { recursive: true });
   const log = (s: string) => process.stderr.write(s + "\n");
-  const gemm = round(Math.max(gemmGflops(1024, 10, threads), gemmGflops(2048, 3, threads)));
-  log(`GEMM peak (ggml fp32, ${threads} threads): ${gemm} GFLOP/s`);
+  const source = backendInfo().cpuBackend === "source";
+  const flags = ["--steps", String(steps), "--threads", String(threads)];
+  const gemm = {
+    ggml: child<{ gflops: number; variant: string }>(["--gemm", ...flags], false),
+    ggml_prebuilt: source ? child<{ gflops: number; variant: string }>(["--gemm", ...flags], true) : null,
+    torch: python<{ gflops: number }>("torch_gemm.py", { threads }, "GEMM"),
+  };
+  const peak = round(Math.max(gemm.ggml.gflops, gemm.ggml_prebuilt?.gflops ?? 0, gemm.torch?.gflops ?? 0));
+  log(`GEMM fp32, ${threads} threads: ggml ${gemm.ggml.gflops} GFLOP/s (${gemm.ggml.variant}), prebuilt ${gemm.ggml_prebuilt?.gflops ?? "-"}, PyTorch ${gemm.torch ? round(gemm.torch.gflops) : "-"}; peak ${peak}`);
   const sizes: Record<string, SizeResult> = {};
   for (const name of values.sizes!.split(",")) {
     if (!SIZES[name]) throw new Error(`unknown size ${name}; use S, M or L`);
     // Rounds alternate lethe and PyTorch so that both see the same load; each keeps its best round.
-    let mine: Omit<SizeResult, "torch_train_tok_s" | "torch_infer_tok_s"> | undefined;
+    let mine: LetheRun | undefined;
+    let prebuilt: LetheRun | undefined;
     let peer: { train_tok_s: number; infer_tok_s: number } | null = null;
-    for (let round = 1; round <= rounds; round++) {
-      log(`size ${name}, round ${round}/${rounds}: lethe…`);
-      const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", name, "--dir", workDir, "--steps", String(steps), "--threads", String(threads)], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      if (child.status !== 0) throw new Error(`size ${name} failed`);
-      const r = JSON.parse(child.stdout.trim().split("\n").at(-1)!) as NonNullable<typeof mine>;
-      mine = !mine ? r : { ...r, train_tok_s: Math.max(mine.train_tok_s, r.train_tok_s), infer_tok_s: Math.max(mine.infer_tok_s, r.infer_tok_s), train_gflops: Math.max(mine.train_gflops, r.train_gflops), peak_rss_mb: Math.max(mine.peak_rss_mb, r.peak_rss_mb) };
-      log(`size ${name}, round ${round}/${rounds}: PyTorch…`);
+    const args = ["--child", name, "--dir", workDir, ...flags];
+    for (let r = 1; r <= rounds; r++) {
+      log(`size ${name}, round ${r}/${rounds}: lethe…`);
+      mine = best(mine, child<LetheRun>(args, false));
+      if (source) {
+        log(`size ${name}, round ${r}/${rounds}: lethe on the prebuilt CPU variant…`);
+        prebuilt = best(prebuilt, child<LetheRun>(args, true));
+      }
+      log(`size ${name}, round ${r}/${rounds}: PyTorch…`);
       const p = torchPeer(name, steps, threads);
       if (p) peer = !peer ? p : { train_tok_s: Math.max(peer.train_tok_s, p.train_tok_s), infer_tok_s: Math.max(peer.infer_tok_s, p.infer_tok_s) };
     }
-    sizes[name] = { ...mine!, torch_train_tok_s: peer?.train_tok_s ?? null, torch_infer_tok_s: peer?.infer_tok_s ?? null };
+    sizes[name] = {
+      ...mine!,
+      prebuilt_train_tok_s: prebuilt?.train_tok_s ?? null,
+      prebuilt_infer_tok_s: prebuilt?.infer_tok_s ?? null,
+      torch_train_tok_s: peer?.train_tok_s ?? null,
+      torch_infer_tok_s: peer?.infer_tok_s ?? null,
+    };
     log(`size ${name}: ${JSON.stringify(sizes[name])}`);
   }
+  const ratio = (a: number, b: number | null) => (b ? round(a / b, 2) : null);
   const result = {
     machine: machineInfo(threads),
     context: T,
     batch: B,
     steps,
     rounds,
-    gemm_peak_gflops: gemm,
+    gemm_gflops: { ggml: gemm.ggml.gflops, ggml_prebuilt: gemm.ggml_prebuilt?.gflops ?? null, torch: gemm.torch ? round(gemm.torch.gflops) : null },
+    gemm_peak_gflops: peak,
     sizes,
-    train_fraction_of_gemm_peak: Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, round(v.train_gflops / gemm, 2)])),
+    train_fraction_of_gemm_peak: Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, round(v.train_gflops / peak, 2)])),
     lethe_over_torch: Object.fromEntries(
-      Object.entries(sizes).map(([k, v]) => [
-        k,
-        {
-          train: v.torch_train_tok_s ? round(v.train_tok_s / v.torch_train_tok_s, 2) : null,
-          infer: v.torch_infer_tok_s ? round(v.infer_tok_s / v.torch_infer_tok_s, 2) : null,
-        },
-      ]),
+      Object.entries(sizes).map(([k, v]) => [k, { train: ratio(v.train_tok_s, v.torch_train_tok_s), infer: ratio(v.infer_tok_s, v.torch_infer_tok_s) }]),
+    ),
+    source_over_prebuilt: Object.fromEntries(
+      Object.entries(sizes).map(([k, v]) => [k, { train: ratio(v.train_tok_s, v.prebuilt_train_tok_s), infer: ratio(v.infer_tok_s, v.prebuilt_infer_tok_s) }]),
     ),
   };
   mkdirSync(dirname(values.out!), { recursive: true });

@@ -16,6 +16,7 @@ namespace lethe {
 namespace {
 
 std::once_flag backends_once;
+std::atomic<bool> backends_loaded{false};
 std::mutex log_mutex;
 std::deque<std::string> error_lines;
 std::string partial_line;
@@ -48,13 +49,22 @@ int find_cpu_variant(struct dl_phdr_info* info, size_t, void* data) {
 
 }  // namespace
 
-void ensure_backends(const std::string& bins_dir) {
+void load_backends(const std::string& bins_dir, const std::string& cpu_backend) {
   std::call_once(backends_once, [&] {
     llama_log_set(log_callback, nullptr);
     ggml_log_set(log_callback, nullptr);
-    ggml_backend_load_all_from_path(bins_dir.c_str());
+    // ggml_backend_load refuses a library whose feature check fails on this CPU (score 0), so a
+    // source-built backend carried to another machine falls back to the prebuilt variants.
+    if (cpu_backend.empty() || !ggml_backend_load(cpu_backend.c_str())) {
+      ggml_backend_load_all_from_path(bins_dir.c_str());
+    }
     llama_backend_init();
+    backends_loaded = true;
   });
+}
+
+void require_backends(Napi::Env env) {
+  if (!backends_loaded) throw_js(env, "CONFIG", "ggml backends are not loaded; load the addon through src/engine/native.ts");
 }
 
 std::string loaded_cpu_variant() {
@@ -150,7 +160,7 @@ void Job::OnError(const Napi::Error& e) {
 namespace {
 
 Napi::Value LoadBackends(const Napi::CallbackInfo& info) {
-  lethe::ensure_backends(info[0].As<Napi::String>().Utf8Value());
+  lethe::load_backends(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
   return info.Env().Undefined();
 }
 

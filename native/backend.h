@@ -8,8 +8,9 @@
 
 namespace lethe {
 
-// Loads the ggml backends once (ggml_backend_load_all_from_path picks the best CPU variant).
-void ensure_backends(const std::string& bins_dir);
+// Loads the ggml backends once: the CPU backend built from source for this machine when
+// `cpu_backend` names one that passes its feature check, else the best prebuilt variant in bins_dir.
+void load_backends(const std::string& bins_dir, const std::string& cpu_backend);
 // The file name of the libggml-cpu-*.so variant that got loaded, e.g. "libggml-cpu-zen4.so".
 std::string loaded_cpu_variant();
 // A CPU backend with `threads` threads for lethe's own graphs.

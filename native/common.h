@@ -17,6 +17,8 @@ namespace lethe {
 
 // Throws a JS Error whose message starts with a stable code TS maps to a typed error class.
 [[noreturn]] void throw_js(Napi::Env env, const std::string& code, const std::string& message);
+// Throws unless load_backends ran (src/engine/native.ts does that before any model or trainer).
+void require_backends(Napi::Env env);
 
 // Progress of a long job, delivered to JS on the main thread.
 struct Progress {

@@ -28,13 +28,13 @@ class LlamaModel : public Napi::ObjectWrap<LlamaModel> {
                        });
   }
 
-  // new LlamaModel(path, { binsDir, threads, nCtx, nSeqMax, kvF32, useMmap, lora? })
+  // new LlamaModel(path, { threads, nCtx, nSeqMax, kvF32, useMmap, lora? })
   // lora: { path, scale }, an adapter checked against the base in TS (src/gguf/lora-adapter.ts).
   explicit LlamaModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LlamaModel>(info) {
     Napi::Env env = info.Env();
     std::string path = info[0].As<Napi::String>().Utf8Value();
     Napi::Object opts = info[1].As<Napi::Object>();
-    ensure_backends(opts.Get("binsDir").As<Napi::String>().Utf8Value());
+    require_backends(env);
     threads_ = opts.Get("threads").As<Napi::Number>().Int32Value();
     const int gen_threads = opts.Get("generationThreads").As<Napi::Number>().Int32Value();
     // llama.cpp rounds the context up to a multiple of 256; the batch must match it, or a decode

@@ -39,14 +39,14 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
                        });
   }
 
-  // new Trainer(path, { binsDir, threads, trainEmbeddings, gatherPositions?, lora? })
+  // new Trainer(path, { threads, trainEmbeddings, gatherPositions?, lora? })
   // gatherPositions (tests only) caps the positions per loss gather below the int32 bound.
   // lora: { rank, alpha, targets: string[], seed, adapter? } (validated in TS).
   explicit Trainer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trainer>(info) {
     Napi::Env env = info.Env();
     const std::string path = info[0].As<Napi::String>().Utf8Value();
     Napi::Object opts = info[1].As<Napi::Object>();
-    ensure_backends(opts.Get("binsDir").As<Napi::String>().Utf8Value());
+    require_backends(env);
     TrainerConfig config;
     config.threads = opts.Get("threads").As<Napi::Number>().Int32Value();
     config.train_embeddings = opts.Get("trainEmbeddings").As<Napi::Boolean>().Value();

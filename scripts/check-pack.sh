@@ -15,5 +15,5 @@ npx --no-install lethe selfcheck --json --steps 20 | tail -n 1 | node -e '
   let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
     const r = JSON.parse(s);
     if (!r.ok) { console.error("packed lethe selfcheck failed:", s); process.exit(1); }
-    console.log(`packed lethe works: selfcheck ok (${r.cpuVariant}, ${r.trainTokensPerSecond} tok/s)`);
+    console.log(`packed lethe works: selfcheck ok (${r.cpuVariant}, ${r.cpuBackend}, ${r.trainTokensPerSecond} tok/s)`);
   });'

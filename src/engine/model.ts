@@ -10,7 +10,7 @@ import { readGguf } from "../gguf/read.js";
 import { inspectLoraAdapter, type LoraAdapterInfo } from "../gguf/lora-adapter.js";
 import type { GgufFile } from "../gguf/types.js";
 import { validateModelFile } from "../gguf/validate.js";
-import { binsDir, native, translateNativeError, resolveThreads, type NativeLlamaModel, type ProgressCallback } from "./native.js";
+import { native, translateNativeError, resolveThreads, type NativeLlamaModel, type ProgressCallback } from "./native.js";
 import { NativeResource } from "./native-resource.js";
 
 export interface LoadModelOptions {
@@ -137,7 +137,6 @@ export class Model extends NativeResource<NativeLlamaModel> {
       const addon = native();
       const threads = resolveThreads(options.threads);
       handle = new addon.LlamaModel(path, {
-        binsDir: binsDir(),
         threads,
         generationThreads: resolveThreads(options.generationThreads ?? Math.max(1, Math.floor(threads / 2))),
         nCtx: contextLength,

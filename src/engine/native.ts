@@ -17,6 +17,7 @@ import {
   UnsupportedModelError,
 } from "../errors.js";
 import { packageRoot } from "../util/package-root.js";
+import { chooseCpuBackend } from "./cpu-backend.js";
 
 export type ProgressCallback = (done: number, total: number) => void;
 
@@ -110,7 +111,7 @@ export interface NativeTrainer {
 }
 
 interface Addon {
-  loadBackends(binsDir: string): void;
+  loadBackends(binsDir: string, cpuBackend: string): void;
   backendInfo(): { devices: { name: string; description: string }[]; cpuVariant: string; systemInfo: string };
   setLogVerbose(verbose: boolean): void;
   gemmGflops(n: number, iters: number, threads: number): number;
@@ -118,7 +119,6 @@ interface Addon {
   LlamaModel: new (
     path: string,
     opts: {
-      binsDir: string;
       threads: number;
       generationThreads: number;
       nCtx: number;
@@ -133,7 +133,6 @@ interface Addon {
   Trainer: new (
     path: string,
     opts: {
-      binsDir: string;
       threads: number;
       trainEmbeddings: boolean;
       gatherPositions?: number;
@@ -160,19 +159,21 @@ export function native(): Addon {
       cause: e,
     });
   }
-  addon.loadBackends(readFileSync(binsFile, "utf8").trim());
+  const cpuBackend = chooseCpuBackend(join(packageRoot(), "build", "cpu"), readFileSync("/proc/cpuinfo", "utf8"));
+  if (cpuBackend.kind === "prebuilt" && process.env.LETHE_CPU_BACKEND !== "prebuilt") {
+    process.stderr.write(`lethe: using the prebuilt ggml CPU variants: ${cpuBackend.reason}\n`);
+  }
+  addon.loadBackends(readFileSync(binsFile, "utf8").trim(), cpuBackend.kind === "source" ? cpuBackend.library : "");
   return addon;
 }
 
-/** The folder of the prebuilt ggml/llama.cpp libraries the addon loads its backends from. */
-export function binsDir(): string {
-  native();
-  return readFileSync(join(packageRoot(), "build", "bins-dir.txt"), "utf8").trim();
-}
-
-/** Which backends loaded, and which CPU variant (zen4 runs ~7x faster than the generic x64 one). */
-export function backendInfo(): ReturnType<Addon["backendInfo"]> {
-  return native().backendInfo();
+/**
+ * Which backends loaded, and which CPU library: `source` when the one compiled for this machine
+ * loaded (2.2x the prebuilt zen4 variant's GEMM), else the prebuilt variant ggml picked.
+ */
+export function backendInfo(): ReturnType<Addon["backendInfo"]> & { cpuBackend: "source" | "prebuilt" } {
+  const info = native().backendInfo();
+  return { ...info, cpuBackend: info.cpuVariant.startsWith("libggml-cpu-source-") ? "source" : "prebuilt" };
 }
 
 /** Measured fp32 GEMM rate (GFLOP/s) of ggml's CPU backend on an n×n×n product. */

@@ -8,7 +8,7 @@
  */
 import { LetheError } from "../errors.js";
 import { Model } from "./model.js";
-import { binsDir, native, translateNativeError } from "./native.js";
+import { native, translateNativeError } from "./native.js";
 
 // Non-ASCII too, so that tokenizing falls back to byte tokens where a vocabulary has no piece.
 const TEXT = "The probe reads a line: \u00e9, \u4e16, \ud83d\ude00.\n";
@@ -29,7 +29,6 @@ async function unchecked(path: string): Promise<void> {
   let handle;
   try {
     handle = new (native().LlamaModel)(path, {
-      binsDir: binsDir(),
       threads: 1,
       generationThreads: 1,
       nCtx: 32,

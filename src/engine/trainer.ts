@@ -15,7 +15,6 @@ import { InputError, UnsupportedModelError } from "../errors.js";
 import { inspectLoraAdapter, type LoraAdapterInfo } from "../gguf/lora-adapter.js";
 import { inspectModelFile } from "./model.js";
 import {
-  binsDir,
   native,
   resolveThreads,
   translateNativeError,
@@ -180,7 +179,6 @@ export class Trainer extends NativeResource<NativeTrainer> {
     let handle: NativeTrainer;
     try {
       handle = new (native().Trainer)(path, {
-        binsDir: binsDir(),
         threads: resolveThreads(options.threads),
         trainEmbeddings: options.trainEmbeddings ?? true,
         ...(gatherPositions !== undefined ? { gatherPositions } : {}),

@@ -12,7 +12,7 @@ export interface MachineInfo {
   cores: number;
   memory_gb: number;
   threads: number;
-  /** The ggml CPU backend variant that loaded (zen4 is ~7× faster than generic x64). */
+  /** The ggml CPU library that loaded: libggml-cpu-source-<isa>.so when compiled for this machine, else the prebuilt variant (zen4, haswell, ...). */
   cpu_variant: string;
   node: string;
   date: string;

@@ -36,6 +36,8 @@ const TEXT =
 export interface SelfcheckResult {
   ok: boolean;
   cpuVariant: string;
+  /** "source" when the CPU backend compiled for this machine loaded, else "prebuilt". */
+  cpuBackend: "source" | "prebuilt";
   threads: number;
   params: number;
   lossStart: number;
@@ -96,6 +98,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     const result: SelfcheckResult = {
       ok: diff <= 1e-3 && lossEnd < lossStart,
       cpuVariant: backendInfo().cpuVariant,
+      cpuBackend: backendInfo().cpuBackend,
       threads,
       params,
       lossStart,
@@ -119,7 +122,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
 
 export function render(r: SelfcheckResult, out: Output): void {
   out.table([
-    ["ggml CPU variant", r.cpuVariant],
+    ["ggml CPU library", `${r.cpuVariant} (${r.cpuBackend === "source" ? "compiled for this CPU" : "prebuilt"})`],
     ["threads", String(r.threads)],
     ["parameters", String(r.params)],
     ["loss", `${r.lossStart.toFixed(3)} -> ${r.lossEnd.toFixed(3)}`],
