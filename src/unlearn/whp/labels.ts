@@ -218,9 +218,9 @@ function writeRowTargets(
   const { topK, tail, temperature, keepOriginalAbove } = rules;
   const vocab = row.length;
   const best = topTokens(row, topK);
-  softmaxInto(row, best[0]!, temperature, probs);
+  const entropy = softmaxInto(row, best[0]!, temperature, probs);
   const known = next >= 0 && next < vocab;
-  const out = { entropy: entropyOf(probs), originalProbability: known ? probs[next]! : NaN };
+  const out = { entropy, originalProbability: known ? probs[next]! : NaN };
   if (keepOriginalAbove > 0 && known && probs[next]! >= keepOriginalAbove) {
     target[0] = next;
     weight[0] = 1;
@@ -250,21 +250,25 @@ function writeRowTargets(
   return out;
 }
 
-/** softmax(row / temperature) into `out`, with `argmax` the index of row's largest value. */
-function softmaxInto(row: Float32Array, argmax: number, temperature: number, out: Float64Array): void {
+/**
+ * softmax(row / temperature) into `out`, with `argmax` the index of row's largest value; returns the
+ * distribution's entropy. With z = (row − max) / temperature and Z = Σ e^z, −Σ p log p = log Z − Σ e^z·z / Z,
+ * so the entropy needs no logarithm per token: a pass of Math.log over the vocabulary cost about as
+ * much as the softmax itself, at every position of the forget corpus.
+ */
+function softmaxInto(row: Float32Array, argmax: number, temperature: number, out: Float64Array): number {
   const max = row[argmax]!;
   let total = 0;
+  let weighted = 0;
   for (let v = 0; v < row.length; v++) {
-    out[v] = Math.exp((row[v]! - max) / temperature);
-    total += out[v]!;
+    const z = (row[v]! - max) / temperature;
+    const e = Math.exp(z);
+    out[v] = e;
+    total += e;
+    if (e > 0) weighted += e * z;
   }
   for (let v = 0; v < row.length; v++) out[v]! /= total;
-}
-
-function entropyOf(p: Float64Array): number {
-  let h = 0;
-  for (const x of p) if (x > 0) h -= x * Math.log(x);
-  return h;
+  return Math.log(total) - weighted / total;
 }
 
 /**
