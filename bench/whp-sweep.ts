@@ -12,9 +12,11 @@
  *
  * Each variant keeps its run folder under .lethe-cache/bench/whp-sweep/<testbed>/, so a rerun only
  * re-measures; results of variants not rerun are kept while the testbed's base model is unchanged.
- * The variants share one reinforced model (the reinforce settings are not swept), so its time is
- * counted in the first variant's unlearn_s only; `--reinforced` gives one made with the default
- * reinforce settings elsewhere (the demo run's `unlearn/reinforced.gguf`), so none is trained.
+ * The variants with the default reinforce settings share one reinforced model, so its time is
+ * counted in the first such variant's unlearn_s only; `--reinforced` gives one made with the default
+ * reinforce settings elsewhere (the demo run's `unlearn/reinforced.gguf`), so none is trained. A
+ * variant that sets `reinforce` trains its own. Each row keeps the wall seconds of every stage that
+ * ran (`stages_s`).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -65,6 +67,8 @@ const VARIANTS: Record<string, UnlearnConfigInput> = {
   // Limiting what trains: the fine-tune as a rank-16 LoRA adapter (merged, so it is measured like the rest).
   "dist-16+16-lora-16": { ...variant({ labels: SOFT }), lora: { rank: 16, merge: true } },
   "dist-16+16-lora-16-lr-3e-3": { ...variant({ labels: SOFT, finetune: { lr: 3e-3 } }), lora: { rank: 16, merge: true } },
+  // The cost of the pipeline: one reinforce epoch instead of two (each epoch is a pass over the corpus).
+  "dist-16+16-reinforce-1-epoch": { ...variant({ labels: SOFT }), reinforce: { epochs: 1 } },
 };
 
 /** Where each measured metric comes from in the eval report (`suite/metric`). */
@@ -110,7 +114,7 @@ const root = resolve(here, "..");
 
 const log = (message: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 type Metrics = Record<string, number | null>;
-type VariantResult = { overrides: UnlearnConfigInput; unlearn_s: number; labels?: unknown; metrics: Metrics };
+type VariantResult = { overrides: UnlearnConfigInput; unlearn_s: number; stages_s?: Record<string, number>; labels?: unknown; metrics: Metrics };
 interface TestbedResult {
   testbed: { base: string; gold: string; base_modified: string };
   reference: { base: Metrics; gold: Metrics };
@@ -176,9 +180,14 @@ for (const name of testbeds) {
     const runDir = join(workDir, variantName);
     mkdirSync(runDir, { recursive: true });
     const started = performance.now();
-    // Every variant reinforces with the same settings: any variant's reinforced model serves the rest.
-    const reinforced = values.reinforced !== undefined ? resolve(values.reinforced) : Object.keys(VARIANTS).map((n) => join(workDir, n, "reinforced.gguf")).find((p) => existsSync(p));
-    await unlearn({
+    // Variants with the default reinforce settings share any such variant's reinforced model.
+    const shared = (n: string) => VARIANTS[n]!.reinforce === undefined;
+    const reinforced = !shared(variantName)
+      ? undefined
+      : values.reinforced !== undefined
+        ? resolve(values.reinforced)
+        : Object.keys(VARIANTS).filter(shared).map((n) => join(workDir, n, "reinforced.gguf")).find((p) => existsSync(p));
+    const result = await unlearn({
       reinforced,
       model: testbed.base.path,
       forget: [testbed.text.forget],
@@ -193,7 +202,8 @@ for (const name of testbeds) {
     const unlearnS = Math.round((performance.now() - started) / 1000);
     const labelsJson = join(runDir, "labels.json");
     const labels = existsSync(labelsJson) ? pickLabelStats(JSON.parse(readFileSync(labelsJson, "utf8")) as Record<string, unknown>) : undefined;
-    entry.variants[variantName] = { overrides: VARIANTS[variantName]!, unlearn_s: unlearnS, labels, metrics: withPrivLeak(await measure(join(runDir, "unlearned.gguf"))) };
+    const stagesS = Object.fromEntries(result.stages.filter((st) => st.ran).map((st) => [st.name, Math.round(st.wallS)]));
+    entry.variants[variantName] = { overrides: VARIANTS[variantName]!, unlearn_s: unlearnS, stages_s: stagesS, labels, metrics: withPrivLeak(await measure(join(runDir, "unlearned.gguf"))) };
     log(`${name} / ${variantName}: ${JSON.stringify(entry.variants[variantName]!.metrics)}`);
     write();
   }
