@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <random>
 #include <thread>
@@ -539,14 +540,21 @@ ggml_tensor* transposed(ggml_context* ctx, ggml_tensor* x) {
 // in the returned graph, which is the one to run; gb keeps ggml's gradient bookkeeping, which
 // ggml_graph_reset needs.
 ggml_cgraph* TrainerCore::MatmulBackward(ggml_context* ctx, ggml_cgraph* gb) {
+  // One copy per source: q, k and v read the same normed input, as do the FFN's gate and up.
+  std::map<ggml_tensor*, ggml_tensor*> copies;
+  auto transposed_once = [&](ggml_tensor* x) {
+    ggml_tensor*& t = copies[x];
+    if (!t) t = transposed(ctx, x);
+    return t;
+  };
   for (int i = 0; i < ggml_graph_n_nodes(gb); i++) {
     ggml_tensor* n = ggml_graph_node(gb, i);
     if (n->op != GGML_OP_OUT_PROD) continue;
     const ggml_type ta = n->src[0]->type;
     if ((ta != GGML_TYPE_F32 && ta != GGML_TYPE_F16) || n->src[1]->type != GGML_TYPE_F32) continue;
     if (n->ne[2] > 1) continue;  // attention's per-head products: many small matrices, where the copies cost more
-    ggml_tensor* a = transposed(ctx, n->src[0]);
-    ggml_tensor* b = transposed(ctx, n->src[1]);
+    ggml_tensor* a = transposed_once(n->src[0]);
+    ggml_tensor* b = transposed_once(n->src[1]);
     n->op = GGML_OP_MUL_MAT;
     n->src[0] = a;
     n->src[1] = b;
