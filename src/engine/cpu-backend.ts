@@ -18,6 +18,7 @@ interface Descriptor {
   flags: string[];
 }
 
+// As scripts/cpu-backend.mjs reads them at build time (that script runs before TypeScript is compiled).
 function flagsOf(cpuinfo: string): Set<string> {
   const line = cpuinfo.split("\n").find((l) => l.startsWith("flags"));
   return new Set(line ? line.slice(line.indexOf(":") + 1).trim().split(/\s+/) : []);
@@ -31,6 +32,7 @@ export function chooseCpuBackend(cpuDir: string, cpuinfo: string, env: NodeJS.Pr
   let d: Descriptor;
   try {
     d = JSON.parse(readFileSync(file, "utf8")) as Descriptor;
+    if (typeof d.library !== "string" || ![d.options, d.checked, d.flags].every(Array.isArray)) throw new Error("not a descriptor");
   } catch {
     return { kind: "prebuilt", reason: `${file} is unreadable (npm run build:native rebuilds it)` };
   }

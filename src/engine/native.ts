@@ -159,7 +159,13 @@ export function native(): Addon {
       cause: e,
     });
   }
-  const cpuBackend = chooseCpuBackend(join(packageRoot(), "build", "cpu"), readFileSync("/proc/cpuinfo", "utf8"));
+  let cpuinfo = "";
+  try {
+    cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    // No /proc (a sandbox): the flags cannot be checked, so the prebuilt variants load.
+  }
+  const cpuBackend = chooseCpuBackend(join(packageRoot(), "build", "cpu"), cpuinfo);
   if (cpuBackend.kind === "prebuilt" && process.env.LETHE_CPU_BACKEND !== "prebuilt") {
     process.stderr.write(`lethe: using the prebuilt ggml CPU variants: ${cpuBackend.reason}\n`);
   }

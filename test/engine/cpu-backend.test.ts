@@ -53,8 +53,10 @@ test("the source build is chosen only for the CPU it was compiled on", () => {
 
   assert.deepEqual(chooseCpuBackend(cpuDir, ZEN4, { LETHE_CPU_BACKEND: "prebuilt" }), { kind: "prebuilt", reason: "LETHE_CPU_BACKEND=prebuilt" });
   assert.match(JSON.stringify(chooseCpuBackend(join(dir, "none"), ZEN4, {})), /no CPU backend was compiled/);
-  writeFileSync(join(cpuDir, "cpu-backend.json"), "{");
-  assert.match(JSON.stringify(chooseCpuBackend(cpuDir, ZEN4, {})), /unreadable/);
+  for (const bad of ["{", "{}", JSON.stringify({ library: "x.so", flags: [] })]) {
+    writeFileSync(join(cpuDir, "cpu-backend.json"), bad);
+    assert.match(JSON.stringify(chooseCpuBackend(cpuDir, ZEN4, {})), /unreadable/);
+  }
 });
 
 // The build runs in `npm install`; where it produced a library, that library is what loads.
