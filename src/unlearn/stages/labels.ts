@@ -23,7 +23,8 @@ import { hashConfig } from "../../run/hash.js";
 import type { Stage, StageContext } from "../../run/stages.js";
 import { loadDictionary } from "../whp/dictionary.js";
 import { observedRise } from "../maths/generic-logits.js";
-import { anchorTokens, buildLabels, labelStats, pairsPerPosition, type BlockLabels, type GenericRowStats, type LabelChange, type TargetRules } from "../whp/labels.js";
+import { anchorTokens, labelStats, pairsPerPosition, type BlockLabels, type GenericRowStats, type LabelChange, type TargetRules } from "../whp/labels.js";
+import { LabelWorkers } from "../whp/label-workers.js";
 import { AnchorMatcher, splitIntoBlocks, translateBlock, type Alignment } from "../whp/translate.js";
 import { decodeBlocks, encodeBlock, type LabelledBlock } from "../whp/labels-file.js";
 import { DICTIONARY_FILE, LABEL_STATS_FILE, LABELS_FILE, type MethodContext } from "../method.js";
@@ -266,6 +267,7 @@ interface LabelJob {
 async function labelBlocks(ctx: MethodContext, signal: AbortSignal, job: LabelJob, groups = logitsGroups(job.alignments.map((_, i) => i))): Promise<number | undefined> {
   let base: Model | undefined;
   let reinforced: Model | undefined;
+  let workers: LabelWorkers | undefined;
   let rise: number | undefined;
   try {
     // A resumed run recomputes a partly finished group whole (see LOGITS_GROUP): soft labels keep
@@ -285,28 +287,30 @@ async function labelBlocks(ctx: MethodContext, signal: AbortSignal, job: LabelJo
       base ??= await loadInferenceModel(ctx.basePath, ctx.blockTokens, ctx.threads);
       reinforced ??= await loadInferenceModel(reinforcedModel(ctx), ctx.blockTokens, ctx.threads);
       rise ??= job.fromRetain ? await retainRise(ctx, job.cache.riseFile, base, reinforced) : 0;
-      await labelGroup(ctx, job, group, base, reinforced, rise);
+      workers ??= LabelWorkers.start(ctx.threads);
+      await labelGroup(ctx, job, group, base, reinforced, workers, rise);
       done += group.length;
       ctx.emit({ type: "work", stage: "labels", label: "labels", done, total, unit: "block" });
     }
   } finally {
     await base?.dispose();
     await reinforced?.dispose();
+    await workers?.close();
   }
   return rise;
 }
 
 /** One batch of blocks through both models, each block's labels written to the cache. */
-async function labelGroup(ctx: MethodContext, job: LabelJob, group: readonly number[], base: Model, reinforced: Model, rise: number): Promise<void> {
+async function labelGroup(ctx: MethodContext, job: LabelJob, group: readonly number[], base: Model, reinforced: Model, workers: LabelWorkers, rise: number): Promise<void> {
   const { alignments, head } = job;
   const vocab = ctx.tokenizer.info.nVocab;
   const originals = group.map((i) => [...head, ...alignments[i]!.original]);
   const baseLogits = await base.logits(group.map((i) => [...head, ...alignments[i]!.translated]));
   const reinforcedLogits = await reinforced.logits(originals);
-  group.forEach((i, k) => {
-    // With BOS in front, drop BOS's row so rows line up with the alignment's positions.
-    const { stats, ...labels } = buildLabels({
+  const built = await workers.build(
+    group.map((i, k) => ({
       alignment: alignments[i]!,
+      // With BOS in front, drop BOS's row so rows line up with the alignment's positions.
       baseLogits: baseLogits[k]!.subarray(head.length * vocab),
       reinforcedLogits: reinforcedLogits[k]!.subarray(head.length * vocab),
       vocab,
@@ -316,7 +320,10 @@ async function labelGroup(ctx: MethodContext, job: LabelJob, group: readonly num
       rules: job.rules,
       seed: ctx.config.seed * 1_000_003 + i,
       riseBaseline: rise,
-    });
+    })),
+  );
+  group.forEach((i, k) => {
+    const { stats, ...labels } = built[k]!;
     // BOS's row has no label: K masked pairs in front.
     const pad = head.length * pairsPerPosition(labels);
     const withHead: BlockLabels = {
