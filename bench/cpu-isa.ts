@@ -6,7 +6,6 @@
  *
  *   node --import tsx bench/cpu-isa.ts [--sizes M] [--rounds 2] [--steps 4] [--out bench/results/cpu-isa.json]
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -14,8 +13,9 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { machineInfo } from "../src/util/machine.js";
+import { engineChild } from "./engine-child.js";
 // @ts-expect-error plain JS build script without type declarations
-import { buildCpuBackend, cpuFlags } from "../scripts/cpu-backend.mjs";
+import { buildCpuBackend, cpuFlags, describeBuild } from "../scripts/cpu-backend.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -52,14 +52,9 @@ function onlyVariant(variant: string): string {
   return dir;
 }
 
+/** bench/engine.ts on the library `env` names (the preload loads it before lethe's own choice could). */
 function child<T>(args: string[], env: Record<string, string>): T {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "--import", join(here, "cpu-isa-preload.ts"), join(here, "engine.ts"), ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, LETHE_CPU_BACKEND: "prebuilt", ...env },
-  });
-  if (r.status !== 0) throw new Error(`bench child ${args.join(" ")} failed`);
-  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as T;
+  return engineChild<T>(args, { ...process.env, LETHE_CPU_BACKEND: "prebuilt", ...env }, join(here, "cpu-isa-preload.ts"));
 }
 
 type Run = { train_tok_s: number; infer_tok_s: number };
@@ -72,9 +67,10 @@ try {
     }
     const outDir = join(root, ".lethe-cache", "bench", `cpu-${level}`);
     buildCpuBackend({ srcDir: join(root, "build", "llama-src"), outDir, force: false, flags: new Set(flags) });
+    const { library } = describeBuild(new Set(flags)) as { library: string };
     const configs = {
       prebuilt: { LETHE_BENCH_BINS: onlyVariant(prebuilt), LETHE_BENCH_CPU_LIB: "" },
-      source: { LETHE_BENCH_BINS: bins, LETHE_BENCH_CPU_LIB: join(outDir, `libggml-cpu-source-${level}.so`) },
+      source: { LETHE_BENCH_BINS: bins, LETHE_BENCH_CPU_LIB: join(outDir, library) },
     };
     const row: Record<string, Record<string, unknown>> = { prebuilt: {}, source: {} };
     for (const [name, env] of Object.entries(configs)) {

@@ -23,6 +23,7 @@ import { backendInfo, gemmGflops, resolveThreads } from "../src/engine/native.js
 import { Trainer, nextTokenBatch } from "../src/engine/trainer.js";
 import type { LlamaConfig } from "../src/gguf/llama.js";
 import { machineInfo } from "../src/util/machine.js";
+import { engineChild, lastJsonLine } from "./engine-child.js";
 import { TINY_LLAMA_CONFIG, makeTinyModel } from "../test/fixtures/tiny-model.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -112,7 +113,7 @@ function python<T>(script: string, cfg: object, what: string): T | null {
     process.stderr.write(`PyTorch peer unavailable for ${what} (install Debian's python3-torch): ${(r.stderr || r.error?.message || "").split("\n").slice(-3).join(" ")}\n`);
     return null;
   }
-  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as T;
+  return lastJsonLine<T>(r.stdout);
 }
 
 function torchPeer(name: string, steps: number, threads: number): { train_tok_s: number; infer_tok_s: number } | null {
@@ -124,14 +125,7 @@ function torchPeer(name: string, steps: number, threads: number): { train_tok_s:
 
 /** A child process of this script, on the source-built CPU backend or the prebuilt variants. */
 function child<T>(args: string[], prebuilt: boolean): T {
-  const env = prebuilt ? { ...process.env, LETHE_CPU_BACKEND: "prebuilt" } : process.env;
-  const r = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    env,
-  });
-  if (r.status !== 0) throw new Error(`bench child ${args.join(" ")} failed`);
-  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as T;
+  return engineChild<T>(args, prebuilt ? { ...process.env, LETHE_CPU_BACKEND: "prebuilt" } : process.env);
 }
 
 function ggmlGemm(threads: number): { gflops: number; variant: string } {

@@ -41,6 +41,12 @@ export function chooseFeatures(flags) {
 /** Every cpuinfo flag the choice looks at: the build records which of them were present. */
 export const CHECKED_FLAGS = [...new Set(FEATURES.flatMap(([, need]) => need))].sort();
 
+/** The library a build for these CPU flags makes, and the cpu-backend.json it records (less its time). */
+export function describeBuild(flags) {
+  const { options, level } = chooseFeatures(flags);
+  return { library: `libggml-cpu-source-${level}.so`, options, checked: CHECKED_FLAGS, flags: CHECKED_FLAGS.filter((f) => flags.has(f)) };
+}
+
 function warn(message) {
   console.warn(`lethe: ${message}; lethe will use the prebuilt ggml CPU variants (slower, same results)`);
 }
@@ -57,12 +63,11 @@ export function buildCpuBackend({ srcDir, outDir, force, flags = cpuFlags() }) {
     console.log("lethe: LETHE_CPU_BACKEND=prebuilt, not compiling ggml's CPU backend");
     return;
   }
-  const present = CHECKED_FLAGS.filter((f) => flags.has(f));
-  const { options, level } = chooseFeatures(flags);
-  const library = `libggml-cpu-source-${level}.so`;
+  const build = describeBuild(flags);
+  const { library, options } = build;
   if (!force && existsSync(descriptor)) {
     const old = JSON.parse(readFileSync(descriptor, "utf8"));
-    if (old.library === library && JSON.stringify(old.flags) === JSON.stringify(present) && existsSync(join(outDir, library))) return;
+    if (old.library === library && JSON.stringify(old.flags) === JSON.stringify(build.flags) && existsSync(join(outDir, library))) return;
   }
   rmSync(descriptor, { force: true });
   mkdirSync(outDir, { recursive: true });
@@ -76,7 +81,7 @@ export function buildCpuBackend({ srcDir, outDir, force, flags = cpuFlags() }) {
   const cmakeDir = join(outDir, "cmake");
   const log = join(outDir, "build.log");
   const started = Date.now();
-  console.log(`lethe: compiling ggml's CPU backend for this CPU (${level}: ${options.map((o) => o.slice(5)).join(" ")}), about a minute`);
+  console.log(`lethe: compiling ggml's CPU backend for this CPU (${options.map((o) => o.slice(5)).join(" ")}) into ${library}, about a minute`);
   const configure = [
     "-S", srcDir, "-B", cmakeDir,
     "-DCMAKE_BUILD_TYPE=Release",
@@ -117,7 +122,7 @@ export function buildCpuBackend({ srcDir, outDir, force, flags = cpuFlags() }) {
   copyFileSync(built, join(outDir, library + ".tmp"));
   renameSync(join(outDir, library + ".tmp"), join(outDir, library));
   const seconds = Math.round((Date.now() - started) / 1000);
-  const record = { library, options, checked: CHECKED_FLAGS, flags: present, seconds };
+  const record = { ...build, seconds };
   writeFileSync(descriptor + ".tmp", JSON.stringify(record, null, 2) + "\n");
   renameSync(descriptor + ".tmp", descriptor);
   console.log(`lethe: built ${join(outDir, library)} in ${seconds} s`);

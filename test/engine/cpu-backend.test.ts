@@ -12,19 +12,17 @@ import { packageRoot } from "../../src/util/package-root.js";
 import { makeTinyModel } from "../fixtures/tiny-model.js";
 import { tempDir } from "../helpers/temp.js";
 // @ts-expect-error plain JS build script without type declarations
-import { chooseFeatures, cpuFlags, CHECKED_FLAGS } from "../../scripts/cpu-backend.mjs";
+import { chooseFeatures, cpuFlags, describeBuild } from "../../scripts/cpu-backend.mjs";
 
 const dir = tempDir("cpu-backend");
 const ZEN4 = "processor\t: 0\nflags\t\t: fpu sse4_2 avx f16c fma avx2 bmi2 avx512f avx512cd avx512vl avx512dq avx512bw avx512vbmi avx512_vnni avx512_bf16\n";
 const HASWELL = "processor\t: 0\nflags\t\t: fpu sse4_2 avx f16c fma avx2 bmi2\n";
 
+/** What a build on a CPU with `cpuinfo`'s flags leaves in `cpuDir` (an empty library). */
 function descriptor(cpuDir: string, cpuinfo: string): void {
   mkdirSync(cpuDir, { recursive: true });
-  const flags = cpuFlags(cpuinfo) as Set<string>;
-  const { options, level } = chooseFeatures(flags) as { options: string[]; level: string };
-  const library = `libggml-cpu-source-${level}.so`;
-  writeFileSync(join(cpuDir, library), "");
-  const record = { library, options, checked: CHECKED_FLAGS, flags: (CHECKED_FLAGS as string[]).filter((f) => flags.has(f)) };
+  const record = describeBuild(cpuFlags(cpuinfo)) as { library: string };
+  writeFileSync(join(cpuDir, record.library), "");
   writeFileSync(join(cpuDir, "cpu-backend.json"), JSON.stringify(record));
 }
 

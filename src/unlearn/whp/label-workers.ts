@@ -23,6 +23,8 @@ function startWorker(): Worker {
 export class LabelWorkers {
   private readonly waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private nextId = 0;
+  /** Set once a worker died: later calls fail with it instead of waiting on a dead thread. */
+  private broken: Error | undefined;
 
   private constructor(private readonly workers: Worker[]) {
     for (const w of workers) {
@@ -31,6 +33,7 @@ export class LabelWorkers {
         this.waiting.delete(reply.id);
       });
       w.on("error", (e) => {
+        this.broken = e;
         for (const { reject } of this.waiting.values()) reject(e);
         this.waiting.clear();
       });
@@ -48,12 +51,12 @@ export class LabelWorkers {
    */
   async build(inputs: readonly LabelInputs[]): Promise<Built[]> {
     const share = this.workers.length + 1;
+    // Every worker's share is posted before the calling thread builds its own.
     const remote = inputs.map((input, i) => (i % share === 0 ? undefined : this.post(this.workers[(i % share) - 1]!, input)));
-    const local = inputs.map((input, i) => (i % share === 0 ? buildLabels(input) : undefined));
     return Promise.all(
       inputs.map(async (input, i) => {
-        if (local[i]) return local[i]!;
-        const reply = await remote[i]!;
+        if (!remote[i]) return buildLabels(input);
+        const reply = await remote[i];
         return reply.result ?? buildLabels(reply.inputs!);
       }),
     );
@@ -66,6 +69,7 @@ export class LabelWorkers {
   private post(worker: Worker, inputs: LabelInputs): Promise<Reply> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.broken) return reject(this.broken);
       this.waiting.set(id, { resolve, reject });
       worker.postMessage({ id, inputs }, [inputs.baseLogits.buffer as ArrayBuffer, inputs.reinforcedLogits.buffer as ArrayBuffer]);
     });
