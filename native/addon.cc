@@ -192,9 +192,11 @@ Napi::Value GemmGflops(const Napi::CallbackInfo& info) {
   const int64_t n = info[0].As<Napi::Number>().Int64Value();
   const int iters = info[1].As<Napi::Number>().Int32Value();
   const int threads = info[2].As<Napi::Number>().Int32Value();
+  // "bf16": the first operand in BF16, as the trainer's mixed-precision products read their weights.
+  const bool bf16 = info.Length() > 3 && info[3].IsString() && info[3].As<Napi::String>().Utf8Value() == "bf16";
   ggml_init_params ip = {ggml_tensor_overhead() * 8 + ggml_graph_overhead(), nullptr, true};
   ggml_context* ctx = ggml_init(ip);
-  ggml_tensor* a = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n, n);
+  ggml_tensor* a = ggml_new_tensor_2d(ctx, bf16 ? GGML_TYPE_BF16 : GGML_TYPE_F32, n, n);
   ggml_tensor* b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n, n);
   ggml_tensor* c = ggml_mul_mat(ctx, a, b);
   ggml_cgraph* g = ggml_new_graph(ctx);
@@ -203,7 +205,13 @@ Napi::Value GemmGflops(const Napi::CallbackInfo& info) {
   ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, backend);
   std::vector<float> init(n * n);
   for (int64_t i = 0; i < n * n; i++) init[i] = static_cast<float>((i * 7919) % 1000) / 1000.0f - 0.5f;
-  ggml_backend_tensor_set(a, init.data(), 0, ggml_nbytes(a));
+  if (bf16) {
+    std::vector<ggml_bf16_t> half(n * n);
+    ggml_fp32_to_bf16_row(init.data(), half.data(), n * n);
+    ggml_backend_tensor_set(a, half.data(), 0, ggml_nbytes(a));
+  } else {
+    ggml_backend_tensor_set(a, init.data(), 0, ggml_nbytes(a));
+  }
   ggml_backend_tensor_set(b, init.data(), 0, ggml_nbytes(b));
   ggml_backend_graph_compute(backend, g);  // warm-up
   auto t0 = std::chrono::steady_clock::now();

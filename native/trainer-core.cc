@@ -91,6 +91,7 @@ float key_float(gguf_context* g, const std::string& key, float fallback) {
 std::string TrainerCore::Load(const std::string& path, const TrainerConfig& config) {
   path_ = path;
   threads_ = config.threads;
+  matmul_type_ = config.matmul_type;
   lora_ = config.lora;
   std::string err = ReadModel(config.train_embeddings);
   if (err.empty()) {
@@ -506,6 +507,7 @@ std::string TrainerCore::BuildBackward(ggml_context* ctx) {
     }
   }
   ggml_build_backward_expand(ctx, gb_, accs.data());
+  if (matmul_type_ != GGML_TYPE_F32) LowpForward(ctx);
   gt_ = MatmulBackward(ctx, gb_);
   // One allocation serves both graphs: gt starts with gf's nodes in gf's order, so gt's plan is
   // valid for running gf alone. (Allocating gf separately would leave data pointers that the
@@ -517,50 +519,115 @@ std::string TrainerCore::BuildBackward(ggml_context* ctx) {
   return "";
 }
 
+// Under BF16 the forward's products read a bfloat16 copy of each F32 weight, made each micro-batch;
+// ggml's BF16 GEMM (AVX512-BF16) runs at about twice its F32 rate. This runs after autodiff, which
+// only differentiates through F32 and F16 tensors: the backward it built reads the F32 weight, so
+// the gradient reaches it unchanged and weights, gradients and AdamW stay F32, as under PyTorch's
+// autocast. gf is rebuilt so that it holds the copies, each just before its first use.
+void TrainerCore::LowpForward(ggml_context* ctx) {
+  std::map<ggml_tensor*, ggml_tensor*> copies;
+  for (int i = 0; i < ggml_graph_n_nodes(gf_); i++) {
+    ggml_tensor* n = ggml_graph_node(gf_, i);
+    ggml_tensor* w = n->src[0];
+    // Weights are the graph's leaves; attention's products read activations.
+    if (n->op != GGML_OP_MUL_MAT || w->op != GGML_OP_NONE || w->type != GGML_TYPE_F32) continue;
+    ggml_tensor*& c = copies[w];
+    if (!c) c = ggml_cast(ctx, w, matmul_type_);
+    n->src[0] = c;
+  }
+  ggml_cgraph* f = ggml_new_graph_custom(ctx, graph_size_, false);
+  for (int i = 0; i < ggml_graph_n_nodes(gf_); i++) ggml_build_forward_expand(f, ggml_graph_node(gf_, i));
+  gf_ = f;
+}
+
 namespace {
 
-// A contiguous x^T; the transposed view of a contiguous tensor is that tensor itself.
-ggml_tensor* transposed(ggml_context* ctx, ggml_tensor* x) {
-  if (x->op == GGML_OP_TRANSPOSE && ggml_is_contiguous(x->src[0])) return x->src[0];
-  return ggml_cont(ctx, ggml_transpose(ctx, x));
+// ggml's own rounding (ggml_compute_fp32_to_bf16): to nearest even, NaN kept quiet.
+inline uint16_t bf16_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 64);
+  return static_cast<uint16_t>((u + (0x7fffu + ((u >> 16) & 1u))) >> 16);
+}
+
+// dst = src^T in BF16 for a contiguous F32 src [a, b, batches], 32 x 32 tiles at a time, so that
+// the strided reads of a tile stay in L1. ggml's CPY of a transposed view walks one element at a
+// time with a general strided copy's index arithmetic: at the Oz small testbed's shape these
+// copies took 21 % of a BF16 step's CPU time that way and 14 % this way (a step 7 % cheaper).
+void transpose_to_bf16(ggml_tensor* dst, int ith, int nth, void*) {
+  const ggml_tensor* src = dst->src[0];
+  const int64_t a = src->ne[0], b = src->ne[1], batches = src->ne[2];
+  constexpr int64_t kTile = 32;
+  const int64_t tiles = (a + kTile - 1) / kTile, total = tiles * batches;
+  const int64_t per = (total + nth - 1) / nth, first = ith * per, last = std::min(total, first + per);
+  for (int64_t t = first; t < last; t++) {
+    const int64_t k = t / tiles, i0 = (t % tiles) * kTile, i1 = std::min(a, i0 + kTile);
+    const float* in = static_cast<const float*>(src->data) + k * a * b;
+    uint16_t* out = static_cast<uint16_t*>(dst->data) + k * a * b;
+    for (int64_t j0 = 0; j0 < b; j0 += kTile) {
+      const int64_t j1 = std::min(b, j0 + kTile);
+      for (int64_t i = i0; i < i1; i++) {
+        for (int64_t j = j0; j < j1; j++) out[i * b + j] = bf16_bits(in[j * a + i]);
+      }
+    }
+  }
+}
+
+// A contiguous x^T in `type`; the transposed view of a contiguous tensor of that type is that tensor itself.
+ggml_tensor* transposed(ggml_context* ctx, ggml_tensor* x, ggml_type type) {
+  if (x->op == GGML_OP_TRANSPOSE && ggml_is_contiguous(x->src[0]) && x->src[0]->type == type) return x->src[0];
+  if (type == GGML_TYPE_BF16 && x->type == GGML_TYPE_F32 && ggml_is_contiguous(x) && x->ne[3] == 1) {
+    return ggml_custom_4d(ctx, GGML_TYPE_BF16, x->ne[1], x->ne[0], x->ne[2], 1, &x, 1, transpose_to_bf16, GGML_N_TASKS_MAX, nullptr);
+  }
+  ggml_tensor* t = ggml_transpose(ctx, x);
+  return x->type == type ? ggml_cont(ctx, t) : ggml_cast(ctx, t, type);
 }
 
 }  // namespace
 
 // ggml's autodiff writes both gradients of a matrix product as OUT_PROD, whose CPU kernel is a loop
 // of vector multiply-adds. As llm.c writes its backward, both are matrix products: the weight
-// gradient dW = X dY^T and the input gradient dX = W^T dY. Each F32 OUT_PROD(a, b) (= a b^T over
+// gradient dW = X dY^T and the input gradient dX = W^T dY. Each OUT_PROD(a, b) (= a b^T over
 // their second dimension) becomes MUL_MAT(a^T, b^T) on contiguous transposed copies, which runs on
 // the blocked GEMM kernels the forward uses; a frozen F16 weight (a LoRA base) is transposed in
 // F16, and its product then rounds dY to F16 as the forward rounds X (a LoRA step on an F16 model
-// of the bench's M shape: 8.6 s instead of 44.7). Quantized weights (ggml cannot transpose them)
-// and the batched per-head products of attention keep OUT_PROD. Measured side by side (bench/engine.ts,
-// zen4, 2 threads, two rounds): S 0.96x, M 1.18x, L 1.11x of ggml's own backward, M and L then at
-// 84-86% of the GEMM peak; rewriting attention's products too made S 0.89x. The copies exist only
-// in the returned graph, which is the one to run; gb keeps ggml's gradient bookkeeping, which
-// ggml_graph_reset needs.
+// of the bench's M shape: 8.6 s instead of 44.7). Under BF16 (LowpForward) both copies are written in
+// BF16, so the backward's products run on the BF16 GEMM too and the copies move half the bytes.
+// Quantized weights (ggml cannot transpose them) keep OUT_PROD, and so do the batched per-head
+// products of attention outside BF16. Measured side by side (bench/engine.ts, zen4, 2 threads, two rounds): S 0.96x,
+// M 1.18x, L 1.11x of ggml's own backward, M and L then at 84-86% of the GEMM peak; rewriting
+// attention's products too in F32 made S 0.89x. The copies exist only in the returned graph, which is
+// the one to run; gb keeps ggml's gradient bookkeeping, which ggml_graph_reset needs.
 ggml_cgraph* TrainerCore::MatmulBackward(ggml_context* ctx, ggml_cgraph* gb) {
   // One copy per source: q, k and v read the same normed input, as do the FFN's gate and up.
-  std::map<ggml_tensor*, ggml_tensor*> copies;
-  auto transposed_once = [&](ggml_tensor* x) {
-    ggml_tensor*& t = copies[x];
-    if (!t) t = transposed(ctx, x);
+  std::map<std::pair<ggml_tensor*, ggml_type>, ggml_tensor*> copies;
+  auto transposed_once = [&](ggml_tensor* x, ggml_type type) {
+    ggml_tensor*& t = copies[{x, type}];
+    if (!t) t = transposed(ctx, x, type);
     return t;
   };
   for (int i = 0; i < ggml_graph_n_nodes(gb); i++) {
     ggml_tensor* n = ggml_graph_node(gb, i);
     if (n->op != GGML_OP_OUT_PROD) continue;
     const ggml_type ta = n->src[0]->type;
-    if ((ta != GGML_TYPE_F32 && ta != GGML_TYPE_F16) || n->src[1]->type != GGML_TYPE_F32) continue;
-    if (n->ne[2] > 1) continue;  // attention's per-head products: many small matrices, where the copies cost more
-    ggml_tensor* a = transposed_once(n->src[0]);
-    ggml_tensor* b = transposed_once(n->src[1]);
+    if ((ta != GGML_TYPE_F32 && ta != GGML_TYPE_F16 && ta != GGML_TYPE_BF16) || n->src[1]->type != GGML_TYPE_F32) continue;
+    // An F16 or BF16 weight keeps its type; F32 operands take the trainer's product type. The
+    // second operand is F32 unless that type is BF16 (MUL_MAT converts F32 to F16 itself).
+    const ggml_type type = ta == GGML_TYPE_F32 ? matmul_type_ : ta;
+    // Attention's per-head products (ne[2] = heads x sequences) are many small matrices: in F32
+    // the copies cost what the GEMM saves, in BF16 the GEMM wins (7 % less CPU time per step at
+    // the Oz small testbed's shape).
+    if (n->ne[2] > 1 && type != GGML_TYPE_BF16) continue;
+    ggml_tensor* a = transposed_once(n->src[0], type);
+    ggml_tensor* b = transposed_once(n->src[1], type == GGML_TYPE_BF16 ? GGML_TYPE_BF16 : GGML_TYPE_F32);
     n->op = GGML_OP_MUL_MAT;
     n->src[0] = a;
     n->src[1] = b;
   }
-  // Expanding gb's nodes in order keeps its order and adds each copy just before its first use.
+  // Expanding gf's nodes and then gb's in order keeps their order (gf's first, so that gt's plan
+  // is valid for running gf alone) and adds each copy just before its first use.
   ggml_cgraph* g = ggml_new_graph_custom(ctx, 2 * graph_size_, false);
+  for (int i = 0; i < ggml_graph_n_nodes(gf_); i++) ggml_build_forward_expand(g, ggml_graph_node(gf_, i));
   for (int i = 0; i < ggml_graph_n_nodes(gb); i++) ggml_build_forward_expand(g, ggml_graph_node(gb, i));
   return g;
 }

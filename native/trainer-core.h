@@ -65,6 +65,9 @@ struct TrainerConfig {
   bool train_embeddings = false;
   // Caps the positions per loss gather below the int32 bound (tests only); 0 takes the bound.
   int64_t gather_positions = 0;
+  // BF16 runs the matrix products of F32 weights in bfloat16 (see LowpForward); weights, gradients,
+  // accumulation and the optimizer stay F32. Only where the CPU multiplies BF16 natively.
+  ggml_type matmul_type = GGML_TYPE_F32;
   LoraConfig lora;
 };
 
@@ -133,6 +136,7 @@ class TrainerCore {
   ggml_tensor* HeadLoss(ggml_context* ctx, ggml_tensor* x, ggml_tensor* pick, ggml_tensor* pick_w);
   std::string EnsureGraph(int64_t B, int64_t T, int64_t K);
   std::string BuildBackward(ggml_context* ctx);
+  void LowpForward(ggml_context* ctx);
   ggml_cgraph* MatmulBackward(ggml_context* ctx, ggml_cgraph* gb);
 
   void SetInputs(const MicroBatch& mb, double norm);
@@ -141,6 +145,7 @@ class TrainerCore {
 
   std::string path_;
   int threads_ = 1;
+  ggml_type matmul_type_ = GGML_TYPE_F32;
   Hparams hp_;
   gguf_context* gguf_ = nullptr;
   ggml_context* meta_ = nullptr;

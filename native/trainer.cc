@@ -39,7 +39,7 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
                        });
   }
 
-  // new Trainer(path, { threads, trainEmbeddings, gatherPositions?, lora? })
+  // new Trainer(path, { threads, trainEmbeddings, gatherPositions?, precision?, lora? })
   // gatherPositions (tests only) caps the positions per loss gather below the int32 bound.
   // lora: { rank, alpha, targets: string[], seed, adapter? } (validated in TS).
   explicit Trainer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trainer>(info) {
@@ -52,6 +52,11 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     config.train_embeddings = opts.Get("trainEmbeddings").As<Napi::Boolean>().Value();
     if (opts.Has("gatherPositions") && opts.Get("gatherPositions").IsNumber()) {
       config.gather_positions = opts.Get("gatherPositions").As<Napi::Number>().Int64Value();
+    }
+    // precision "bf16" (checked in TS against the CPU) runs the matrix products in bfloat16.
+    if (opts.Has("precision") && opts.Get("precision").IsString() &&
+        opts.Get("precision").As<Napi::String>().Utf8Value() == "bf16") {
+      config.matmul_type = GGML_TYPE_BF16;
     }
     if (opts.Has("lora") && opts.Get("lora").IsObject()) {
       Napi::Object l = opts.Get("lora").As<Napi::Object>();

@@ -11,6 +11,8 @@ export {
   loadTrainer,
   nextTokenBatch,
   LORA_TARGETS,
+  resolvePrecision,
+  type Precision,
   type LoraOptions,
   type LoraTarget,
   type TrainerOptions,
@@ -22,7 +24,7 @@ export { quantizeModel, modelFileType } from "./engine/quantize.js";
 export { FILE_TYPES, type FileType } from "./engine/file-types.js";
 export { inspectLoraAdapter, type LoraAdapterInfo } from "./gguf/lora-adapter.js";
 export { cosineSchedule } from "./engine/schedule.js";
-export { backendInfo, gemmGflops } from "./engine/native.js";
+export { backendInfo, gemmGflops, nativeBf16 } from "./engine/native.js";
 export { probeModelFile, type ProbeResult, type ProbeOptions } from "./engine/probe.js";
 export { readGguf, writeGguf, createLlamaGguf, readLlamaConfig, type LlamaConfig } from "./gguf/index.js";
 export { BpeTokenizer, readCorpus } from "./tokenizer/index.js";

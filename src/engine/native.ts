@@ -114,7 +114,7 @@ interface Addon {
   loadBackends(binsDir: string, cpuBackend: string): void;
   backendInfo(): { devices: { name: string; description: string }[]; cpuVariant: string; systemInfo: string };
   setLogVerbose(verbose: boolean): void;
-  gemmGflops(n: number, iters: number, threads: number): number;
+  gemmGflops(n: number, iters: number, threads: number, type?: "f32" | "bf16"): number;
   quantizeModel(input: string, output: string, ftype: number, threads: number): Promise<void>;
   LlamaModel: new (
     path: string,
@@ -136,6 +136,7 @@ interface Addon {
       threads: number;
       trainEmbeddings: boolean;
       gatherPositions?: number;
+      precision?: "f32" | "bf16";
       lora?: { rank: number; alpha: number; targets: string[]; seed: number; adapter?: string };
     },
   ) => NativeTrainer;
@@ -182,9 +183,20 @@ export function backendInfo(): ReturnType<Addon["backendInfo"]> & { cpuBackend: 
   return { ...info, cpuBackend: info.cpuVariant.startsWith("libggml-cpu-source-") ? "source" : "prebuilt" };
 }
 
-/** Measured fp32 GEMM rate (GFLOP/s) of ggml's CPU backend on an n×n×n product. */
-export function gemmGflops(n = 1024, iters = 10, threads?: number): number {
-  return native().gemmGflops(n, iters, resolveThreads(threads));
+/**
+ * Whether the loaded CPU backend multiplies bfloat16 natively (AVX512-BF16). Elsewhere ggml
+ * emulates BF16 products, slower than F32, so BF16 training is refused there.
+ */
+export function nativeBf16(): boolean {
+  return /\bAVX512_BF16 = 1\b/.test(native().backendInfo().systemInfo);
+}
+
+/**
+ * Measured GEMM rate (GFLOP/s) of ggml's CPU backend on an n×n×n product: fp32, or with `bf16` the
+ * first operand in BF16 (what the trainer's mixed-precision products run).
+ */
+export function gemmGflops(n = 1024, iters = 10, threads?: number, type: "f32" | "bf16" = "f32"): number {
+  return native().gemmGflops(n, iters, resolveThreads(threads), type);
 }
 
 /** Sends llama.cpp and ggml logs to stderr (otherwise only errors are kept, for error messages). */

@@ -16,6 +16,7 @@ import { inspectLoraAdapter, type LoraAdapterInfo } from "../gguf/lora-adapter.j
 import { inspectModelFile } from "./model.js";
 import {
   native,
+  nativeBf16,
   resolveThreads,
   translateNativeError,
   type NativeMicroBatch,
@@ -38,6 +39,30 @@ export interface TrainerOptions {
   gatherPositions?: number;
   /** Train a LoRA adapter instead of the weights (see {@link LoraOptions}). */
   lora?: LoraOptions;
+  /**
+   * The matrix products' arithmetic (default "f32"). "bf16" is mixed precision as PyTorch's
+   * autocast runs it: weights, gradients, their accumulation and AdamW stay F32, while every matrix
+   * product with a weight, forward and backward, reads its operands in bfloat16 (8 bits of
+   * mantissa) and accumulates in F32. Only where the CPU multiplies BF16 natively
+   * ({@link nativeBf16}); see {@link resolvePrecision} for "auto".
+   */
+  precision?: Precision;
+}
+
+export type Precision = "f32" | "bf16" | "auto";
+
+/** "auto" is "bf16" where the CPU multiplies BF16 natively, else "f32"; "bf16" elsewhere is an error. */
+export function resolvePrecision(precision: Precision = "f32", bf16Native = nativeBf16()): "f32" | "bf16" {
+  if (precision === "f32") return "f32";
+  if (precision === "auto") return bf16Native ? "bf16" : "f32";
+  if (precision !== "bf16") throw new InputError(`unknown precision "${String(precision)}"`, "use f32, bf16 or auto");
+  if (!bf16Native) {
+    throw new InputError(
+      "precision bf16 needs a CPU that multiplies bfloat16 natively (AVX512-BF16); this one would emulate it, slower than F32",
+      "use precision f32 or auto",
+    );
+  }
+  return "bf16";
 }
 
 /** The matrices a LoRA pair can sit beside: attention q/k/v/o and the MLP's gate/up/down. */
@@ -131,7 +156,12 @@ export interface StepResult {
 export type OptimizerState = NativeOptimizerState;
 
 /** The model as the trainer loaded it. */
-export type TrainerInfo = Omit<ReturnType<NativeTrainer["info"]>, "arch" | "step"> & { path: string; architecture: string };
+export type TrainerInfo = Omit<ReturnType<NativeTrainer["info"]>, "arch" | "step"> & {
+  path: string;
+  architecture: string;
+  /** The matrix products' arithmetic, "auto" resolved. */
+  precision: "f32" | "bf16";
+};
 
 /**
  * Next-token targets for equal-or-shorter sequences, padded to T with masked positions: position t
@@ -176,12 +206,14 @@ export class Trainer extends NativeResource<NativeTrainer> {
     if (gatherPositions !== undefined && (!Number.isSafeInteger(gatherPositions) || gatherPositions < 1)) {
       throw new InputError(`gatherPositions must be a positive integer, got ${gatherPositions}`, "leave it unset outside tests");
     }
+    const precision = resolvePrecision(options.precision);
     let handle: NativeTrainer;
     try {
       handle = new (native().Trainer)(path, {
         threads: resolveThreads(options.threads),
         trainEmbeddings: options.trainEmbeddings ?? true,
         ...(gatherPositions !== undefined ? { gatherPositions } : {}),
+        precision,
         ...(lora ? { lora: { ...lora, targets: [...lora.targets] } } : {}),
       });
     } catch (e) {
@@ -189,7 +221,7 @@ export class Trainer extends NativeResource<NativeTrainer> {
     }
     const { arch, step: _step, ...info } = handle.info();
     return new Trainer(
-      { ...info, path, architecture: arch },
+      { ...info, path, architecture: arch, precision },
       handle,
     );
   }

@@ -47,6 +47,8 @@ export interface TrainJob {
   settings: TrainSettings;
   checkpointEvery: number;
   threads: number;
+  /** The matrix products' arithmetic (TrainerOptions.precision); default f32. */
+  precision?: "f32" | "bf16";
   /** Train the token embeddings (and a tied output); default true. */
   trainEmbeddings?: boolean;
   /**
@@ -98,8 +100,8 @@ export async function trainResumable(job: TrainJob): Promise<TrainResult> {
   const found = findCheckpoint(job.runDir, job.stage, key);
   const checkpoint = found && (!job.startState || found.state.startState !== undefined) ? found : undefined;
   const trainer = job.lora
-    ? await Trainer.load(job.modelPath, { threads: job.threads, lora: { ...job.lora, ...(checkpoint ? { adapter: checkpoint.modelPath } : {}) } })
-    : await Trainer.load(checkpoint?.modelPath ?? job.modelPath, { threads: job.threads, trainEmbeddings: job.trainEmbeddings ?? true });
+    ? await Trainer.load(job.modelPath, { threads: job.threads, precision: job.precision, lora: { ...job.lora, ...(checkpoint ? { adapter: checkpoint.modelPath } : {}) } })
+    : await Trainer.load(checkpoint?.modelPath ?? job.modelPath, { threads: job.threads, precision: job.precision, trainEmbeddings: job.trainEmbeddings ?? true });
   const write = (path: string) => (job.lora ? trainer.saveAdapter(path) : saveWithTypesOf(trainer, job.typesFrom, path));
   const losses: number[] = checkpoint ? [...checkpoint.state.losses] : [];
   const start = checkpoint?.state.step ?? 0;

@@ -285,7 +285,7 @@ async function measureSpeeds(p: Prepared): Promise<Speeds> {
   } finally {
     await model.dispose();
   }
-  const trainer = await Trainer.load(p.basePath, { threads: p.threads, lora: trainerLora(p.config) });
+  const trainer = await Trainer.load(p.basePath, { threads: p.threads, precision: p.config.precision, lora: trainerLora(p.config) });
   let train: number;
   try {
     // A full batch, as training runs it: per-step overheads matter for small models.

@@ -24,6 +24,8 @@ test("resolveConfig refuses unknown keys, bad values and bad methods, naming the
   assert.throws(() => resolveConfig({ finetune: { retainLoss: "mse" } }), (e: unknown) => e instanceof InputError && /finetune\.retainLoss" must be one of "nll", "kl"/.test(e.message));
   assert.throws(() => resolveConfig({ labels: { tail: 65 } }), (e: unknown) => e instanceof InputError && /labels\.tail/.test(e.message));
   assert.equal(resolveConfig({ finetune: { retainLoss: "kl" } }).finetune.retainLoss, "kl");
+  assert.equal(resolveConfig({ precision: "auto" }).precision, "auto");
+  assert.throws(() => resolveConfig({ precision: "fp16" }), (e: unknown) => e instanceof InputError && /"precision" must be one of "f32", "bf16", "auto"/.test(e.message));
   assert.throws(() => resolveConfig({ finetune: { steps: 2.5 } }), InputError);
   assert.throws(() => resolveConfig({ reinforce: { lr: 0 } }), InputError);
   assert.throws(() => resolveConfig({ method: "magic" }), (e: unknown) => e instanceof InputError && /method/.test(e.message));

@@ -29,6 +29,13 @@ export const spec = defineCommand({
       defaultLabel: "tiny, or small with --data",
       description: "testbed model size, or a JSON config file (as `lethe testbed --size`)",
     },
+    precision: {
+      type: "string",
+      choices: ["f32", "bf16", "auto"],
+      placeholder: "P",
+      defaultLabel: "f32",
+      description: "the unlearning's training precision (as `lethe unlearn --precision`): bf16 trains 1.4-1.7x faster where the CPU has AVX512-BF16",
+    },
     cache: {
       type: "string",
       placeholder: "DIR",
@@ -73,7 +80,10 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
       data: args.data === undefined ? undefined : resolve(ctx.cwd, args.data),
       runDir: resolve(ctx.cwd, args.runDir ?? (args.data === undefined ? "runs/demo" : "runs/demo-oz")),
       testbedDir: resolve(ctx.cwd, args.cache ?? defaultTestbedDir(kind, size)),
-      scale: { size: size === "tiny" || size === "small" ? size : resolve(ctx.cwd, size) },
+      scale: {
+        size: size === "tiny" || size === "small" ? size : resolve(ctx.cwd, size),
+        ...(args.precision === undefined ? {} : { unlearn: { precision: args.precision } }),
+      },
       threads: ctx.globals.threads,
       signal: ctx.signal,
       onStep: (s) => {

@@ -34,6 +34,12 @@ export const spec = defineCommand({
     lora: { type: "number", integer: true, min: 1, max: 4096, placeholder: "RANK", description: "train a LoRA adapter of this rank instead of the weights (the base stays frozen in its type); --out gets the adapter" },
     outType: { type: "string", choices: FILE_TYPE_NAMES, placeholder: "TYPE", description: "write the model in this type (llama.cpp's quantizer), e.g. Q4_K_M; default the base's" },
     merge: { type: "boolean", description: "with --lora: write the base with the adapter merged in, in the base's types, instead of the adapter" },
+    precision: {
+      type: "string",
+      choices: ["f32", "bf16", "auto"],
+      placeholder: "P",
+      description: "training's matrix products: f32, bf16 (mixed precision: F32 weights and optimizer), or auto (bf16 where the CPU has AVX512-BF16); default the config's",
+    },
     dryRun: { type: "boolean", description: "print the plan with time and memory estimates, run nothing" },
     force: { type: "boolean", description: "reuse a run directory made for another method or command" },
     stage: { type: "string", placeholder: "NAME", description: "stop after this stage (e.g. labels, to export the labels); the model is written only by a run that reaches the end" },
@@ -62,11 +68,14 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
     throw new UsageError("--llm and --llm-model go together", "pass both the endpoint URL and the model name, or neither");
   }
   if (args.merge && args.lora === undefined) throw new UsageError("--merge needs --lora", "pass --lora RANK, or leave --merge out");
-  const loraFlags = args.lora === undefined ? {} : { lora: { rank: args.lora, ...(args.merge ? { merge: true } : {}) } };
+  const flags = {
+    ...(args.lora === undefined ? {} : { lora: { rank: args.lora, ...(args.merge ? { merge: true } : {}) } }),
+    ...(args.precision === undefined ? {} : { precision: args.precision }),
+  };
   const shard = args.shard === undefined ? undefined : parseShard(args.shard);
   if (shard !== undefined && args.stage !== "labels") throw new UsageError("--shard computes a share of the labels stage", "add --stage labels");
   const options = {
-    config: loraFlags,
+    config: flags,
     model: path(args.model),
     forget: args.forget.map(path),
     retain: args.retain.map(path),

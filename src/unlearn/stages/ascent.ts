@@ -8,7 +8,7 @@ import type { TrainJob } from "../train-loop.js";
 import type { Stage } from "../../run/stages.js";
 import { tokenBlocks } from "../../corpus/blocks.js";
 import type { MethodContext } from "../method.js";
-import { corpusInputs, fragmentEncoder, loraConfig, specialTokens, trainBaseInStage, unlearnedOutput } from "./common.js";
+import { corpusInputs, fragmentEncoder, trainerConfig, specialTokens, trainBaseInStage, unlearnedOutput } from "./common.js";
 
 /** The token blocks a baseline trains on. */
 export interface AscentData {
@@ -32,7 +32,7 @@ export function ascentStage(
   startState?: (data: AscentData) => NonNullable<TrainJob["startState"]>,
 ): Stage {
   const settings = ctx.config.ascent;
-  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, method: ctx.config.method, extraConfig, ...loraConfig(ctx) };
+  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, method: ctx.config.method, extraConfig, ...trainerConfig(ctx) };
   const inputs = { model: ctx.basePath, ...corpusInputs("forget", ctx.forgetPaths), ...corpusInputs("retain", ctx.retainPaths) };
   return {
     name,

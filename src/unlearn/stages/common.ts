@@ -1,6 +1,6 @@
 /** Helpers the unlearning stages share: tokenization, input roles, training keys, model loading. */
 import { Model } from "../../engine/model.js";
-import type { LoraOptions } from "../../engine/trainer.js";
+import { resolvePrecision, type LoraOptions } from "../../engine/trainer.js";
 import { UnsupportedModelError } from "../../errors.js";
 import { readGguf } from "../../gguf/read.js";
 import { fingerprintFile } from "../../run/hash.js";
@@ -38,12 +38,13 @@ export function usesLora(ctx: { config: MethodContext["config"] }): boolean {
 }
 
 /**
- * What a training stage adds to its config under LoRA (nothing otherwise, so full runs keep their
- * keys). `merge` is left out: it changes only what is published.
+ * What a training stage adds to its config under LoRA or BF16 (nothing otherwise, so full F32 runs
+ * keep their keys). `merge` is left out: it changes only what is published. Precision enters as
+ * resolved, so "auto" on another CPU is another trajectory.
  */
-export function loraConfig(ctx: MethodContext): { lora?: Omit<MethodContext["config"]["lora"], "merge"> } {
+export function trainerConfig(ctx: MethodContext): { lora?: Omit<MethodContext["config"]["lora"], "merge">; precision?: "bf16" } {
   const { merge: _merge, ...lora } = ctx.config.lora;
-  return usesLora(ctx) ? { lora } : {};
+  return { ...(usesLora(ctx) ? { lora } : {}), ...(resolvePrecision(ctx.config.precision) === "bf16" ? { precision: "bf16" as const } : {}) };
 }
 
 /**
@@ -164,6 +165,7 @@ export async function trainBaseInStage(
     settings: job.settings,
     checkpointEvery: ctx.config.checkpointEvery,
     threads: ctx.threads,
+    precision: resolvePrecision(ctx.config.precision),
     trainEmbeddings: job.trainEmbeddings,
     validation: job.validation,
     signal: stage.signal,

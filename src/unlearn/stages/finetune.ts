@@ -11,7 +11,7 @@ import { FileFormatError, InputError } from "../../errors.js";
 import { decodeBlocks, type LabelledBlock } from "../whp/labels-file.js";
 import { pairsPerPosition } from "../whp/labels.js";
 import { LABELS_FILE, type MethodContext } from "../method.js";
-import { corpusInputs, loraConfig, trainBaseInStage, unlearnedOutput } from "./common.js";
+import { corpusInputs, trainerConfig, trainBaseInStage, unlearnedOutput } from "./common.js";
 import { readRetainTargets, retainBlocks, retainBlocksUsed, RETAIN_TARGETS_FILE } from "./retain-targets.js";
 import type { TrainJob } from "../train-loop.js";
 
@@ -43,7 +43,7 @@ export function labelledBatch(blocks: readonly LabelledBlock[], T: number, scale
 
 export function finetuneStage(ctx: MethodContext): Stage {
   const settings = ctx.config.finetune;
-  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, ...loraConfig(ctx) };
+  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, ...trainerConfig(ctx) };
   const mixRetain = settings.retainWeight > 0 && ctx.retain.length > 0;
   const towardsBase = mixRetain && settings.retainLoss === "kl";
   const inputs = {

@@ -7,7 +7,7 @@ import { nextTokenBatch } from "../../engine/trainer.js";
 import type { Stage } from "../../run/stages.js";
 import { batchIndices, tokenBlocks } from "../../corpus/blocks.js";
 import type { MethodContext } from "../method.js";
-import { corpusInputs, fragmentEncoder, loraConfig, reinforcedOutput, specialTokens, trainBaseInStage } from "./common.js";
+import { corpusInputs, fragmentEncoder, trainerConfig, reinforcedOutput, specialTokens, trainBaseInStage } from "./common.js";
 
 /** Optimizer steps of the reinforce stage for `nBlocks` forget blocks. */
 export function reinforceSteps(nBlocks: number, epochs: number, batchSize: number): number {
@@ -18,7 +18,7 @@ export function reinforceSteps(nBlocks: number, epochs: number, batchSize: numbe
 export function reinforceStage(ctx: MethodContext): Stage[] {
   if (ctx.reinforcedPath !== undefined) return [];
   const settings = ctx.config.reinforce;
-  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, ...loraConfig(ctx) };
+  const config = { settings, blockTokens: ctx.blockTokens, seed: ctx.config.seed, ...trainerConfig(ctx) };
   const inputs = { model: ctx.basePath, ...corpusInputs("forget", ctx.forgetPaths) };
   return [
     {
