@@ -8,7 +8,9 @@
  * lethe runs twice per round when `npm install` compiled ggml's CPU backend for this machine: on that
  * build and on the prebuilt variants (LETHE_CPU_BACKEND=prebuilt), so that the file shows what the
  * source build buys. The GEMM peak is the best fp32 n×n×n rate of ggml's mul_mat (either build) and
- * PyTorch's matmul. Each size runs in a child process of its own so that its peak RSS is its own. The
+ * PyTorch's matmul. Where the CPU multiplies BF16 natively (AVX512-BF16), each size also trains with
+ * precision bf16 (mixed precision), beside PyTorch under torch.autocast(bfloat16), and against a BF16
+ * GEMM peak measured the same way. Each size runs in a child process of its own so that its peak RSS is its own. The
  * PyTorch peer needs Debian's python3-torch with OpenBLAS (`apt-get install python3-torch
  * libopenblas0-pthread`); without it the torch fields are null.
  */
@@ -19,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { Model } from "../src/engine/model.js";
-import { backendInfo, gemmGflops, resolveThreads } from "../src/engine/native.js";
+import { backendInfo, gemmGflops, nativeBf16, resolveThreads } from "../src/engine/native.js";
 import { Trainer, nextTokenBatch } from "../src/engine/trainer.js";
 import type { LlamaConfig } from "../src/gguf/llama.js";
 import { machineInfo } from "../src/util/machine.js";
@@ -41,6 +43,9 @@ interface LetheRun {
   train_tok_s: number;
   infer_tok_s: number;
   train_gflops: number;
+  /** Training with precision bf16 (null where the CPU has no native BF16). */
+  train_bf16_tok_s: number | null;
+  train_bf16_gflops: number | null;
   peak_rss_mb: number;
 }
 
@@ -50,6 +55,8 @@ interface SizeResult extends LetheRun {
   prebuilt_infer_tok_s: number | null;
   torch_train_tok_s: number | null;
   torch_infer_tok_s: number | null;
+  /** PyTorch under torch.autocast(bfloat16). */
+  torch_train_bf16_tok_s: number | null;
 }
 
 /** FLOPs per trained token: 6 per matmul weight (forward + backward) plus attention (nanoGPT's estimate). */
@@ -72,19 +79,24 @@ async function runSize(name: string, steps: number, threads: number, workDir: st
   const path = makeTinyModel(workDir, overrides);
   const config: LlamaConfig = { ...TINY_LLAMA_CONFIG, ...overrides };
 
-  const trainer = await Trainer.load(path, { threads });
   const batch = nextTokenBatch(Array.from({ length: B }, (_, i) => randomSeq(T, config.nVocab, i + 1)));
-  await trainer.step(batch, { lr: 1e-4 }); // warm-up: graph build and allocation
-  let t0 = performance.now();
-  for (let i = 0; i < steps; i++) await trainer.step(batch, { lr: 1e-4 });
-  const trainTokS = (B * T * steps) / ((performance.now() - t0) / 1000);
-  const params = trainer.info.nParams;
-  await trainer.dispose();
+  let params = 0;
+  const trainRate = async (precision: "f32" | "bf16") => {
+    const trainer = await Trainer.load(path, { threads, precision });
+    await trainer.step(batch, { lr: 1e-4 }); // warm-up: graph build and allocation
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await trainer.step(batch, { lr: 1e-4 });
+    params = trainer.info.nParams;
+    await trainer.dispose();
+    return (B * T * steps) / ((performance.now() - t0) / 1000);
+  };
+  const trainTokS = await trainRate("f32");
+  const bf16TokS = nativeBf16() ? await trainRate("bf16") : null;
 
   const model = await Model.load(path, { threads, contextLength: B * T, maxSequences: B });
   const seqs = Array.from({ length: B }, (_, i) => randomSeq(T, config.nVocab, 100 + i));
   await model.logits(seqs);
-  t0 = performance.now();
+  const t0 = performance.now();
   for (let i = 0; i < steps; i++) await model.logits(seqs);
   const inferTokS = (B * T * steps) / ((performance.now() - t0) / 1000);
   await model.dispose();
@@ -94,6 +106,8 @@ async function runSize(name: string, steps: number, threads: number, workDir: st
     train_tok_s: round(trainTokS),
     infer_tok_s: round(inferTokS),
     train_gflops: round((trainTokS * trainFlopsPerToken(config)) / 1e9),
+    train_bf16_tok_s: bf16TokS === null ? null : round(bf16TokS),
+    train_bf16_gflops: bf16TokS === null ? null : round((bf16TokS * trainFlopsPerToken(config)) / 1e9),
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
   };
 }
@@ -116,11 +130,17 @@ function python<T>(script: string, cfg: object, what: string): T | null {
   return lastJsonLine<T>(r.stdout);
 }
 
-function torchPeer(name: string, steps: number, threads: number): { train_tok_s: number; infer_tok_s: number } | null {
+interface PeerRun {
+  train_tok_s: number;
+  infer_tok_s: number;
+  train_bf16_tok_s: number | null;
+}
+
+function torchPeer(name: string, steps: number, threads: number, bf16: boolean): PeerRun | null {
   const c = SIZES[name]!;
-  const cfg = { n_vocab: c.nVocab, n_embd: c.nEmbd, n_layer: c.nLayer, n_head: c.nHead, n_ff: c.nFf, B, T, steps, threads };
-  const out = python<{ train_tok_s: number; infer_tok_s: number }>("torch_llama.py", cfg, name);
-  return out && { train_tok_s: round(out.train_tok_s), infer_tok_s: round(out.infer_tok_s) };
+  const cfg = { n_vocab: c.nVocab, n_embd: c.nEmbd, n_layer: c.nLayer, n_head: c.nHead, n_ff: c.nFf, B, T, steps, threads, bf16 };
+  const out = python<{ train_tok_s: number; infer_tok_s: number; train_bf16_tok_s?: number }>("torch_llama.py", cfg, name);
+  return out && { train_tok_s: round(out.train_tok_s), infer_tok_s: round(out.infer_tok_s), train_bf16_tok_s: out.train_bf16_tok_s === undefined ? null : round(out.train_bf16_tok_s) };
 }
 
 /** A child process of this script, on the source-built CPU backend or the prebuilt variants. */
@@ -128,8 +148,16 @@ function child<T>(args: string[], prebuilt: boolean): T {
   return engineChild<T>(args, prebuilt ? { ...process.env, LETHE_CPU_BACKEND: "prebuilt" } : process.env);
 }
 
-function ggmlGemm(threads: number): { gflops: number; variant: string } {
-  return { gflops: round(Math.max(gemmGflops(1024, 10, threads), gemmGflops(2048, 3, threads))), variant: backendInfo().cpuVariant };
+interface GemmRun {
+  gflops: number;
+  /** With the first operand in BF16; null where the CPU has no native BF16. */
+  bf16_gflops: number | null;
+  variant: string;
+}
+
+function ggmlGemm(threads: number): GemmRun {
+  const rate = (type: "f32" | "bf16") => round(Math.max(gemmGflops(1024, 10, threads, type), gemmGflops(2048, 3, threads, type)));
+  return { gflops: rate("f32"), bf16_gflops: nativeBf16() ? rate("bf16") : null, variant: backendInfo().cpuVariant };
 }
 
 function best(a: LetheRun | undefined, b: LetheRun): LetheRun {
@@ -139,8 +167,14 @@ function best(a: LetheRun | undefined, b: LetheRun): LetheRun {
     train_tok_s: Math.max(a.train_tok_s, b.train_tok_s),
     infer_tok_s: Math.max(a.infer_tok_s, b.infer_tok_s),
     train_gflops: Math.max(a.train_gflops, b.train_gflops),
+    train_bf16_tok_s: maxOrNull(a.train_bf16_tok_s, b.train_bf16_tok_s),
+    train_bf16_gflops: maxOrNull(a.train_bf16_gflops, b.train_bf16_gflops),
     peak_rss_mb: Math.max(a.peak_rss_mb, b.peak_rss_mb),
   };
+}
+
+function maxOrNull(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }
 
 function round(x: number, digits = 1): number {
@@ -177,21 +211,24 @@ async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
   const log = (s: string) => process.stderr.write(s + "\n");
   const source = backendInfo().cpuBackend === "source";
+  const bf16 = nativeBf16();
   const flags = ["--steps", String(steps), "--threads", String(threads)];
   const gemm = {
-    ggml: child<{ gflops: number; variant: string }>(["--gemm", ...flags], false),
-    ggml_prebuilt: source ? child<{ gflops: number; variant: string }>(["--gemm", ...flags], true) : null,
-    torch: python<{ gflops: number }>("torch_gemm.py", { threads }, "GEMM"),
+    ggml: child<GemmRun>(["--gemm", ...flags], false),
+    ggml_prebuilt: source ? child<GemmRun>(["--gemm", ...flags], true) : null,
+    torch: python<{ gflops: number; bf16_gflops?: number }>("torch_gemm.py", { threads, bf16 }, "GEMM"),
   };
   const peak = round(Math.max(gemm.ggml.gflops, gemm.ggml_prebuilt?.gflops ?? 0, gemm.torch?.gflops ?? 0));
   log(`GEMM fp32, ${threads} threads: ggml ${gemm.ggml.gflops} GFLOP/s (${gemm.ggml.variant}), prebuilt ${gemm.ggml_prebuilt?.gflops ?? "-"}, PyTorch ${gemm.torch ? round(gemm.torch.gflops) : "-"}; peak ${peak}`);
+  const bf16Peak = bf16 ? round(Math.max(gemm.ggml.bf16_gflops ?? 0, gemm.ggml_prebuilt?.bf16_gflops ?? 0, gemm.torch?.bf16_gflops ?? 0)) : null;
+  if (bf16) log(`GEMM bf16: ggml ${gemm.ggml.bf16_gflops}, prebuilt ${gemm.ggml_prebuilt?.bf16_gflops ?? "-"}, PyTorch ${gemm.torch?.bf16_gflops ? round(gemm.torch.bf16_gflops) : "-"}; peak ${bf16Peak}`);
   const sizes: Record<string, SizeResult> = {};
   for (const name of values.sizes!.split(",")) {
     if (!SIZES[name]) throw new Error(`unknown size ${name}; use S, M or L`);
     // Rounds alternate lethe and PyTorch so that both see the same load; each keeps its best round.
     let mine: LetheRun | undefined;
     let prebuilt: LetheRun | undefined;
-    let peer: { train_tok_s: number; infer_tok_s: number } | null = null;
+    let peer: PeerRun | null = null;
     const args = ["--child", name, "--dir", workDir, ...flags];
     for (let r = 1; r <= rounds; r++) {
       log(`size ${name}, round ${r}/${rounds}: lethe…`);
@@ -201,8 +238,12 @@ async function main(): Promise<void> {
         prebuilt = best(prebuilt, child<LetheRun>(args, true));
       }
       log(`size ${name}, round ${r}/${rounds}: PyTorch…`);
-      const p = torchPeer(name, steps, threads);
-      if (p) peer = !peer ? p : { train_tok_s: Math.max(peer.train_tok_s, p.train_tok_s), infer_tok_s: Math.max(peer.infer_tok_s, p.infer_tok_s) };
+      const p = torchPeer(name, steps, threads, bf16);
+      if (p) {
+        peer = !peer
+          ? p
+          : { train_tok_s: Math.max(peer.train_tok_s, p.train_tok_s), infer_tok_s: Math.max(peer.infer_tok_s, p.infer_tok_s), train_bf16_tok_s: maxOrNull(peer.train_bf16_tok_s, p.train_bf16_tok_s) };
+      }
     }
     sizes[name] = {
       ...mine!,
@@ -210,6 +251,7 @@ async function main(): Promise<void> {
       prebuilt_infer_tok_s: prebuilt?.infer_tok_s ?? null,
       torch_train_tok_s: peer?.train_tok_s ?? null,
       torch_infer_tok_s: peer?.infer_tok_s ?? null,
+      torch_train_bf16_tok_s: peer?.train_bf16_tok_s ?? null,
     };
     log(`size ${name}: ${JSON.stringify(sizes[name])}`);
   }
@@ -222,10 +264,24 @@ async function main(): Promise<void> {
     rounds,
     gemm_gflops: { ggml: gemm.ggml.gflops, ggml_prebuilt: gemm.ggml_prebuilt?.gflops ?? null, torch: gemm.torch ? round(gemm.torch.gflops) : null },
     gemm_peak_gflops: peak,
+    gemm_bf16_gflops: { ggml: gemm.ggml.bf16_gflops, ggml_prebuilt: gemm.ggml_prebuilt?.bf16_gflops ?? null, torch: gemm.torch?.bf16_gflops ? round(gemm.torch.bf16_gflops) : null },
+    gemm_bf16_peak_gflops: bf16Peak,
     sizes,
     train_fraction_of_gemm_peak: Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, round(v.train_gflops / peak, 2)])),
     lethe_over_torch: Object.fromEntries(
       Object.entries(sizes).map(([k, v]) => [k, { train: ratio(v.train_tok_s, v.torch_train_tok_s), infer: ratio(v.infer_tok_s, v.torch_infer_tok_s) }]),
+    ),
+    // Mixed precision, each against its like: the BF16 peak, PyTorch under autocast, and lethe in F32.
+    bf16: Object.fromEntries(
+      Object.entries(sizes).map(([k, v]) => [
+        k,
+        {
+          fraction_of_bf16_peak: v.train_bf16_gflops !== null && bf16Peak ? round(v.train_bf16_gflops / bf16Peak, 2) : null,
+          over_torch_autocast: v.train_bf16_tok_s !== null ? ratio(v.train_bf16_tok_s, v.torch_train_bf16_tok_s) : null,
+          over_torch_f32: v.train_bf16_tok_s !== null ? ratio(v.train_bf16_tok_s, v.torch_train_tok_s) : null,
+          over_lethe_f32: v.train_bf16_tok_s !== null ? ratio(v.train_bf16_tok_s, v.train_tok_s) : null,
+        },
+      ]),
     ),
     source_over_prebuilt: Object.fromEntries(
       Object.entries(sizes).map(([k, v]) => [k, { train: ratio(v.train_tok_s, v.prebuilt_train_tok_s), infer: ratio(v.infer_tok_s, v.prebuilt_infer_tok_s) }]),

@@ -15,7 +15,7 @@
  * The variants with the default reinforce settings share one reinforced model, so its time is
  * counted in the first such variant's unlearn_s only; `--reinforced` gives one made with the default
  * reinforce settings elsewhere (the demo run's `unlearn/reinforced.gguf`), so none is trained. A
- * variant that sets `reinforce` trains its own. Each row keeps the wall seconds of every stage that
+ * variant that sets `reinforce` or `precision` trains its own. Each row keeps the wall seconds of every stage that
  * ran (`stages_s`).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -69,6 +69,8 @@ const VARIANTS: Record<string, UnlearnConfigInput> = {
   "dist-16+16-lora-16-lr-3e-3": { ...variant({ labels: SOFT, finetune: { lr: 3e-3 } }), lora: { rank: 16, merge: true } },
   // The cost of the pipeline: one reinforce epoch instead of two (each epoch is a pass over the corpus).
   "dist-16+16-reinforce-1-epoch": { ...variant({ labels: SOFT }), reinforce: { epochs: 1 } },
+  // Mixed precision: every training stage's matrix products in BF16 (F32 weights and optimizer).
+  "dist-16+16-bf16": { ...variant({ labels: SOFT }), precision: "bf16" },
 };
 
 /** Where each measured metric comes from in the eval report (`suite/metric`). */
@@ -181,7 +183,7 @@ for (const name of testbeds) {
     mkdirSync(runDir, { recursive: true });
     const started = performance.now();
     // Variants with the default reinforce settings share any such variant's reinforced model.
-    const shared = (n: string) => VARIANTS[n]!.reinforce === undefined;
+    const shared = (n: string) => VARIANTS[n]!.reinforce === undefined && VARIANTS[n]!.precision === undefined;
     const reinforced = !shared(variantName)
       ? undefined
       : values.reinforced !== undefined

@@ -1,7 +1,8 @@
 """PyTorch reference for bench/engine.ts: the same Llama model and batch, CPU, eager mode.
 
-Prints one JSON line: {"train_tok_s": n, "infer_tok_s": n}.
-Usage: python3 torch_llama.py '{"n_vocab":..,"n_embd":..,"n_layer":..,"n_head":..,"n_ff":..,"B":4,"T":256,"steps":5,"threads":2}'
+Prints one JSON line: {"train_tok_s": n, "infer_tok_s": n}, plus "train_bf16_tok_s" with "bf16": true
+(training under torch.autocast to bfloat16, PyTorch's mixed precision, beside lethe's precision bf16).
+Usage: python3 torch_llama.py '{"n_vocab":..,"n_embd":..,"n_layer":..,"n_head":..,"n_ff":..,"B":4,"T":256,"steps":5,"threads":2,"bf16":false}'
 """
 import json
 import math
@@ -83,15 +84,22 @@ def main():
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x).view(-1, cfg["n_vocab"]), y.view(-1))
+        loss = F.cross_entropy(model(x).view(-1, cfg["n_vocab"]).float(), y.view(-1))
         loss.backward()
         opt.step()
 
-    step()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(cfg["steps"]):
-        step()
-    train = B * T * cfg["steps"] / (time.perf_counter() - t0)
+    def train_rate():
+        step()  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(cfg["steps"]):
+            step()
+        return B * T * cfg["steps"] / (time.perf_counter() - t0)
+
+    train = train_rate()
+    result = {"train_tok_s": train}
+    if cfg.get("bf16"):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            result["train_bf16_tok_s"] = train_rate()
 
     with torch.no_grad():
         model(x)
@@ -99,7 +107,8 @@ def main():
         for _ in range(cfg["steps"]):
             model(x)
         infer = B * T * cfg["steps"] / (time.perf_counter() - t0)
-    print(json.dumps({"train_tok_s": train, "infer_tok_s": infer}))
+    result["infer_tok_s"] = infer
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
