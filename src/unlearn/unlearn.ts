@@ -13,7 +13,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Model } from "../engine/model.js";
-import { Trainer, checkTrainable, nextTokenBatch } from "../engine/trainer.js";
+import { Trainer, checkTrainable, nextTokenBatch, resolvePrecision } from "../engine/trainer.js";
 import { InputError, InsufficientMemoryError } from "../errors.js";
 import { checkOutputFile, refuseOverwritingInputs, type NamedPath } from "../run/paths.js";
 import { lockOutput, publishFile } from "../run/publish.js";
@@ -465,6 +465,9 @@ export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
     }
     const stages = options.stage === undefined ? all : all.slice(0, stageIndex(all, options.stage, p.method.name) + 1);
     const emit = (e: UnlearnEvent | { type: "stage"; event: StageEvent }) => options.onEvent?.(e);
+    if (p.config.precision !== "f32") {
+      emit({ type: "info", message: `training precision ${p.config.precision}: ${resolvePrecision(p.config.precision) === "bf16" ? "BF16 products (mixed precision)" : "F32 (this CPU has no AVX512-BF16)"}` });
+    }
     // A dead endpoint is found now, not after hours of reinforcement; a run whose anchors are
     // already done does not need it.
     if (options.llm !== undefined && (await pendingStages(runDir, stages)).includes("anchors")) {

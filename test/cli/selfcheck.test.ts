@@ -13,6 +13,7 @@ test("lethe selfcheck --json trains, saves, reloads and agrees with llama.cpp", 
   const result = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
   assert.equal(result.ok, true);
   assert.match(String(result.cpuVariant), /^libggml-cpu-/);
+  assert.equal(typeof result.bf16, "boolean");
   assert.ok((result.lossEnd as number) < (result.lossStart as number) / 2);
   assert.ok((result.logitsMaxAbsDiff as number) <= 1e-3);
   assert.match(String(result.generated), /Kansas/);

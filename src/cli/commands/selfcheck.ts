@@ -38,6 +38,8 @@ export interface SelfcheckResult {
   cpuVariant: string;
   /** "source" when the CPU backend compiled for this machine loaded, else "prebuilt". */
   cpuBackend: "source" | "prebuilt";
+  /** Whether the CPU multiplies BF16 natively, so that `precision: "bf16"` training is available. */
+  bf16: boolean;
   threads: number;
   params: number;
   lossStart: number;
@@ -49,7 +51,7 @@ export interface SelfcheckResult {
 }
 
 export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): Promise<SelfcheckResult> {
-  const { backendInfo } = await import("../../engine/native.js");
+  const { backendInfo, nativeBf16 } = await import("../../engine/native.js");
   const { Model } = await import("../../engine/model.js");
   const { Trainer, nextTokenBatch } = await import("../../engine/trainer.js");
   const { createLlamaGguf } = await import("../../gguf/llama.js");
@@ -99,6 +101,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
       ok: diff <= 1e-3 && lossEnd < lossStart,
       cpuVariant: backendInfo().cpuVariant,
       cpuBackend: backendInfo().cpuBackend,
+      bf16: nativeBf16(),
       threads,
       params,
       lossStart,
@@ -123,6 +126,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
 export function render(r: SelfcheckResult, out: Output): void {
   out.table([
     ["ggml CPU library", `${r.cpuVariant} (${r.cpuBackend === "source" ? "compiled for this CPU" : "prebuilt"})`],
+    ["BF16 training", r.bf16 ? "available (AVX512-BF16): --precision bf16" : "not available (no AVX512-BF16): F32 only"],
     ["threads", String(r.threads)],
     ["parameters", String(r.params)],
     ["loss", `${r.lossStart.toFixed(3)} -> ${r.lossEnd.toFixed(3)}`],
