@@ -15,7 +15,8 @@
  * The variants with the default reinforce settings share one reinforced model, so its time is
  * counted in the first such variant's unlearn_s only; `--reinforced` gives one made with the default
  * reinforce settings elsewhere (the demo run's `unlearn/reinforced.gguf`), so none is trained. A
- * variant that sets `reinforce` or `precision` trains its own. Each row keeps the wall seconds of every stage that
+ * variant that changes how the reinforced model is trained trains its own, and a variant may take another's (see
+ * OWN_REINFORCED and REINFORCED_FROM). Each row keeps the wall seconds of every stage that
  * ran (`stages_s`).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -71,7 +72,13 @@ const VARIANTS: Record<string, UnlearnConfigInput> = {
   "dist-16+16-reinforce-1-epoch": { ...variant({ labels: SOFT }), reinforce: { epochs: 1 } },
   // Mixed precision: every training stage's matrix products in BF16 (F32 weights and optimizer).
   "dist-16+16-bf16": { ...variant({ labels: SOFT }), precision: "bf16" },
+  // Which stage BF16 changes the result in: its reinforced model with an F32 fine-tune.
+  "dist-16+16-bf16-reinforce-only": variant({ labels: SOFT }),
 };
+
+/** Variants that train their own reinforced model, and those that take another variant's. */
+const OWN_REINFORCED = new Set(["dist-16+16-reinforce-1-epoch", "dist-16+16-bf16"]);
+const REINFORCED_FROM: Record<string, string> = { "dist-16+16-bf16-reinforce-only": "dist-16+16-bf16" };
 
 /** Where each measured metric comes from in the eval report (`suite/metric`). */
 const METRICS: Record<string, string> = {
@@ -182,13 +189,17 @@ for (const name of testbeds) {
     const runDir = join(workDir, variantName);
     mkdirSync(runDir, { recursive: true });
     const started = performance.now();
-    // Variants with the default reinforce settings share any such variant's reinforced model.
-    const shared = (n: string) => VARIANTS[n]!.reinforce === undefined && VARIANTS[n]!.precision === undefined;
-    const reinforced = !shared(variantName)
-      ? undefined
-      : values.reinforced !== undefined
-        ? resolve(values.reinforced)
-        : Object.keys(VARIANTS).filter(shared).map((n) => join(workDir, n, "reinforced.gguf")).find((p) => existsSync(p));
+    // The other variants share any one of theirs' reinforced model (made with the default settings).
+    const shared = (n: string) => !OWN_REINFORCED.has(n) && REINFORCED_FROM[n] === undefined;
+    const from = REINFORCED_FROM[variantName];
+    const reinforced = from !== undefined
+      ? join(workDir, from, "reinforced.gguf")
+      : !shared(variantName)
+        ? undefined
+        : values.reinforced !== undefined
+          ? resolve(values.reinforced)
+          : Object.keys(VARIANTS).filter(shared).map((n) => join(workDir, n, "reinforced.gguf")).find((p) => existsSync(p));
+    if (from !== undefined && !existsSync(reinforced!)) throw new Error(`${variantName} needs the reinforced model of ${from}: run that variant first`);
     const result = await unlearn({
       reinforced,
       model: testbed.base.path,
