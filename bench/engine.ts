@@ -255,7 +255,7 @@ async function main(): Promise<void> {
     };
     log(`size ${name}: ${JSON.stringify(sizes[name])}`);
   }
-  const ratio = (a: number, b: number | null) => (b ? round(a / b, 2) : null);
+  const ratio = (a: number | null, b: number | null) => (a !== null && b ? round(a / b, 2) : null);
   const result = {
     machine: machineInfo(threads),
     context: T,
@@ -277,9 +277,9 @@ async function main(): Promise<void> {
         k,
         {
           fraction_of_bf16_peak: v.train_bf16_gflops !== null && bf16Peak ? round(v.train_bf16_gflops / bf16Peak, 2) : null,
-          over_torch_autocast: v.train_bf16_tok_s !== null ? ratio(v.train_bf16_tok_s, v.torch_train_bf16_tok_s) : null,
-          over_torch_f32: v.train_bf16_tok_s !== null ? ratio(v.train_bf16_tok_s, v.torch_train_tok_s) : null,
-          over_lethe_f32: v.train_bf16_tok_s !== null ? ratio(v.train_bf16_tok_s, v.train_tok_s) : null,
+          over_torch_autocast: ratio(v.train_bf16_tok_s, v.torch_train_bf16_tok_s),
+          over_torch_f32: ratio(v.train_bf16_tok_s, v.torch_train_tok_s),
+          over_lethe_f32: ratio(v.train_bf16_tok_s, v.train_tok_s),
         },
       ]),
     ),

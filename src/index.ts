@@ -12,6 +12,7 @@ export {
   nextTokenBatch,
   LORA_TARGETS,
   resolvePrecision,
+  PRECISIONS,
   type Precision,
   type LoraOptions,
   type LoraTarget,

@@ -49,7 +49,9 @@ export interface TrainerOptions {
   precision?: Precision;
 }
 
-export type Precision = "f32" | "bf16" | "auto";
+/** What `precision` may be set to. */
+export const PRECISIONS = ["f32", "bf16", "auto"] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 /** "auto" is "bf16" where the CPU multiplies BF16 natively, else "f32"; "bf16" elsewhere is an error. */
 export function resolvePrecision(precision: Precision = "f32", bf16Native = nativeBf16()): "f32" | "bf16" {

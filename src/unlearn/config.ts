@@ -76,7 +76,7 @@
  */
 import { readFileSync } from "node:fs";
 import { InputError } from "../errors.js";
-import { LORA_TARGETS, type LoraTarget, type Precision } from "../engine/trainer.js";
+import { LORA_TARGETS, PRECISIONS, type LoraTarget, type Precision } from "../engine/trainer.js";
 
 /** The unlearning methods behind `--method`. */
 export const METHOD_NAMES = ["whp", "whp-logits", "task-vector", "gradient-ascent", "gradient-difference", "npo"] as const;
@@ -287,7 +287,7 @@ const TOP_RULES: Record<string, Rule> = {
   seed: { kind: "int", min: 0, max: 2 ** 32 - 1 },
   blockTokens: { kind: "int", min: 8 },
   checkpointEvery: { kind: "int", min: 1 },
-  precision: { kind: "choice", values: ["f32", "bf16", "auto"] },
+  precision: { kind: "choice", values: PRECISIONS },
 };
 
 function checkValue(value: unknown, rule: Rule, key: string, where: string): number | boolean | string | string[] {

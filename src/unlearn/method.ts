@@ -44,6 +44,8 @@ export interface MethodContext {
   blockTokens: number;
   anchors: AnchorSources;
   threads: number;
+  /** The training stages' precision, resolved once for the run (see resolvePrecision). */
+  precision: "f32" | "bf16";
   signal: AbortSignal;
   /**
    * Set by `lethe labels merge`: the labels stage only joins the shards' blocks and refuses to

@@ -147,6 +147,8 @@ interface Prepared {
   blockTokens: number;
   forgetTokens: number;
   threads: number;
+  /** `config.precision` resolved for this CPU; "bf16" where the CPU cannot is refused here, before long work. */
+  precision: "f32" | "bf16";
 }
 
 /** Checks everything that can be checked before long work, and loads the corpora and the tokenizer. */
@@ -154,6 +156,7 @@ async function prepare(options: UnlearnOptions): Promise<Prepared> {
   const fileConfig = options.configFile !== undefined ? loadConfigFile(resolve(options.configFile)) : {};
   const input = mergeConfigInputs(fileConfig, options.config ?? {}, options.method !== undefined ? { method: options.method } : {});
   const config = resolveConfig(input, options.configFile ?? "options");
+  const precision = resolvePrecision(config.precision);
   const method = METHODS[config.method];
   const basePath = resolve(options.model);
   const reinforcedPath = options.reinforced !== undefined ? resolve(options.reinforced) : undefined;
@@ -232,6 +235,7 @@ async function prepare(options: UnlearnOptions): Promise<Prepared> {
       blockTokens,
       forgetTokens,
       threads,
+      precision,
     };
   } catch (error) {
     void tokenizer.dispose();
@@ -285,7 +289,7 @@ async function measureSpeeds(p: Prepared): Promise<Speeds> {
   } finally {
     await model.dispose();
   }
-  const trainer = await Trainer.load(p.basePath, { threads: p.threads, precision: p.config.precision, lora: trainerLora(p.config) });
+  const trainer = await Trainer.load(p.basePath, { threads: p.threads, precision: p.precision, lora: trainerLora(p.config) });
   let train: number;
   try {
     // A full batch, as training runs it: per-step overheads matter for small models.
@@ -396,6 +400,7 @@ function methodContext(p: Prepared, runDir: RunDir, options: UnlearnOptions): Me
     blockTokens: p.blockTokens,
     anchors: { dictionary: options.dictionary !== undefined ? resolve(options.dictionary) : undefined, llm: options.llm },
     threads: p.threads,
+    precision: p.precision,
     signal: options.signal ?? new AbortController().signal,
     labelsFromShardsOnly: options.labelsFromShardsOnly,
     emit: (e) => options.onEvent?.(e),
@@ -466,7 +471,7 @@ export async function unlearn(options: UnlearnOptions): Promise<UnlearnResult> {
     const stages = options.stage === undefined ? all : all.slice(0, stageIndex(all, options.stage, p.method.name) + 1);
     const emit = (e: UnlearnEvent | { type: "stage"; event: StageEvent }) => options.onEvent?.(e);
     if (p.config.precision !== "f32") {
-      emit({ type: "info", message: `training precision ${p.config.precision}: ${resolvePrecision(p.config.precision) === "bf16" ? "BF16 products (mixed precision)" : "F32 (this CPU has no AVX512-BF16)"}` });
+      emit({ type: "info", message: `training precision ${p.config.precision}: ${p.precision === "bf16" ? "BF16 products (mixed precision)" : "F32 (this CPU has no AVX512-BF16)"}` });
     }
     // A dead endpoint is found now, not after hours of reinforcement; a run whose anchors are
     // already done does not need it.

@@ -1,5 +1,6 @@
 /** `lethe demo`: the whole job on a built-in synthetic saga — testbed, unlearning, evaluation, report. */
 import { resolve } from "node:path";
+import { PRECISIONS } from "../../engine/trainer.js";
 
 import { defineCommand, type ParsedArgs } from "../args.js";
 import type { CommandContext } from "../command.js";
@@ -31,7 +32,7 @@ export const spec = defineCommand({
     },
     precision: {
       type: "string",
-      choices: ["f32", "bf16", "auto"],
+      choices: PRECISIONS,
       placeholder: "P",
       defaultLabel: "f32",
       description: "the unlearning's training precision (as `lethe unlearn --precision`): bf16 trains 1.4-1.7x faster where the CPU has AVX512-BF16",

@@ -1,6 +1,7 @@
 /** `lethe unlearn`: make a model forget a corpus (WHP by default), as a resumable run. */
 import { resolve } from "node:path";
 import { FILE_TYPE_NAMES } from "../../engine/file-types.js";
+import { PRECISIONS } from "../../engine/trainer.js";
 import { METHOD_NAMES } from "../../unlearn/config.js";
 import { defineCommand, UsageError, type ParsedArgs } from "../args.js";
 import { describeStageEvent } from "../../run/stages.js";
@@ -36,7 +37,7 @@ export const spec = defineCommand({
     merge: { type: "boolean", description: "with --lora: write the base with the adapter merged in, in the base's types, instead of the adapter" },
     precision: {
       type: "string",
-      choices: ["f32", "bf16", "auto"],
+      choices: PRECISIONS,
       placeholder: "P",
       description: "training's matrix products: f32, bf16 (mixed precision: F32 weights and optimizer), or auto (bf16 where the CPU has AVX512-BF16); default the config's",
     },

@@ -1,6 +1,6 @@
 /** Helpers the unlearning stages share: tokenization, input roles, training keys, model loading. */
 import { Model } from "../../engine/model.js";
-import { resolvePrecision, type LoraOptions } from "../../engine/trainer.js";
+import type { LoraOptions } from "../../engine/trainer.js";
 import { UnsupportedModelError } from "../../errors.js";
 import { readGguf } from "../../gguf/read.js";
 import { fingerprintFile } from "../../run/hash.js";
@@ -44,7 +44,7 @@ export function usesLora(ctx: { config: MethodContext["config"] }): boolean {
  */
 export function trainerConfig(ctx: MethodContext): { lora?: Omit<MethodContext["config"]["lora"], "merge">; precision?: "bf16" } {
   const { merge: _merge, ...lora } = ctx.config.lora;
-  return { ...(usesLora(ctx) ? { lora } : {}), ...(resolvePrecision(ctx.config.precision) === "bf16" ? { precision: "bf16" as const } : {}) };
+  return { ...(usesLora(ctx) ? { lora } : {}), ...(ctx.precision === "bf16" ? { precision: "bf16" as const } : {}) };
 }
 
 /**
@@ -165,7 +165,7 @@ export async function trainBaseInStage(
     settings: job.settings,
     checkpointEvery: ctx.config.checkpointEvery,
     threads: ctx.threads,
-    precision: resolvePrecision(ctx.config.precision),
+    precision: ctx.precision,
     trainEmbeddings: job.trainEmbeddings,
     validation: job.validation,
     signal: stage.signal,
