@@ -6,9 +6,10 @@
  *   npm run bench:engine -- [--json] [--sizes S,M,L] [--steps N] [--rounds N] [--threads N] [--out bench/results/engine.json]
  *
  * lethe runs twice per round when `npm install` compiled ggml's CPU backend for this machine: on that
- * build and on the prebuilt variants (LETHE_CPU_BACKEND=prebuilt), so that the file shows what the
- * source build buys. The GEMM peak is the best fp32 n×n×n rate of ggml's mul_mat (either build) and
- * PyTorch's matmul. Where the CPU multiplies BF16 natively (AVX512-BF16), each size also trains with
+ * build and on the prebuilt variants (LETHE_CPU_BACKEND=prebuilt, and ggml's GEMM), so that the file
+ * shows what the source build buys; where OpenBLAS is installed, which runs lethe's F32 training
+ * products, F32 training runs a third time on ggml's GEMM (LETHE_BLAS=off). The GEMM peak is the best
+ * fp32 n×n×n rate of ggml's mul_mat (either build, and on OpenBLAS) and PyTorch's matmul. Where the CPU multiplies BF16 natively (AVX512-BF16), each size also trains with
  * precision bf16 (mixed precision), beside PyTorch under torch.autocast(bfloat16), and against a BF16
  * GEMM peak measured the same way. Each size runs in a child process of its own so that its peak RSS is its own. The
  * PyTorch peer needs Debian's python3-torch with OpenBLAS (`apt-get install python3-torch
@@ -21,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { Model } from "../src/engine/model.js";
-import { backendInfo, gemmGflops, nativeBf16, resolveThreads } from "../src/engine/native.js";
+import { backendInfo, blasLibrary, gemmGflops, nativeBf16, resolveThreads } from "../src/engine/native.js";
 import { Trainer, nextTokenBatch } from "../src/engine/trainer.js";
 import type { LlamaConfig } from "../src/gguf/llama.js";
 import { machineInfo } from "../src/util/machine.js";
@@ -50,7 +51,9 @@ interface LetheRun {
 }
 
 interface SizeResult extends LetheRun {
-  /** The same run on the prebuilt ggml CPU variant (null when no source build exists). */
+  /** F32 training on ggml's own GEMM (LETHE_BLAS=off; null where no BLAS loaded, as then train_tok_s is that). */
+  ggml_train_tok_s: number | null;
+  /** The same run on the prebuilt ggml CPU variant, ggml's GEMM (null when no source build exists). */
   prebuilt_train_tok_s: number | null;
   prebuilt_infer_tok_s: number | null;
   torch_train_tok_s: number | null;
@@ -74,7 +77,8 @@ function randomSeq(n: number, vocab: number, seed: number): number[] {
   });
 }
 
-async function runSize(name: string, steps: number, threads: number, workDir: string): Promise<LetheRun> {
+/** `trainOnly`: F32 training alone (the BF16 and inference figures come back 0 and null). */
+async function runSize(name: string, steps: number, threads: number, workDir: string, trainOnly: boolean): Promise<LetheRun> {
   const overrides = { ...SIZES[name]!, nCtx: 512, seed: 1 };
   const path = makeTinyModel(workDir, overrides);
   const config: LlamaConfig = { ...TINY_LLAMA_CONFIG, ...overrides };
@@ -91,7 +95,8 @@ async function runSize(name: string, steps: number, threads: number, workDir: st
     return (B * T * steps) / ((performance.now() - t0) / 1000);
   };
   const trainTokS = await trainRate("f32");
-  const bf16TokS = nativeBf16() ? await trainRate("bf16") : null;
+  const bf16TokS = nativeBf16() && !trainOnly ? await trainRate("bf16") : null;
+  if (trainOnly) return { params, train_tok_s: round(trainTokS), infer_tok_s: 0, train_gflops: 0, train_bf16_tok_s: null, train_bf16_gflops: null, peak_rss_mb: 0 };
 
   const model = await Model.load(path, { threads, contextLength: B * T, maxSequences: B });
   const seqs = Array.from({ length: B }, (_, i) => randomSeq(T, config.nVocab, 100 + i));
@@ -143,21 +148,24 @@ function torchPeer(name: string, steps: number, threads: number, bf16: boolean):
   return out && { train_tok_s: round(out.train_tok_s), infer_tok_s: round(out.infer_tok_s), train_bf16_tok_s: out.train_bf16_tok_s === undefined ? null : round(out.train_bf16_tok_s) };
 }
 
-/** A child process of this script, on the source-built CPU backend or the prebuilt variants. */
-function child<T>(args: string[], prebuilt: boolean): T {
-  return engineChild<T>(args, prebuilt ? { ...process.env, LETHE_CPU_BACKEND: "prebuilt" } : process.env);
+/** A child process of this script: on the source-built CPU backend with BLAS, on ggml's GEMM, or on the prebuilt variants (and ggml's GEMM). */
+function child<T>(args: string[], kind: "main" | "ggml" | "prebuilt"): T {
+  const env = kind === "main" ? process.env : { ...process.env, LETHE_BLAS: "off", ...(kind === "prebuilt" ? { LETHE_CPU_BACKEND: "prebuilt" } : {}) };
+  return engineChild<T>(args, env);
 }
 
 interface GemmRun {
   gflops: number;
   /** With the first operand in BF16; null where the CPU has no native BF16. */
   bf16_gflops: number | null;
+  /** On the BLAS library the trainer's F32 products use; null where none loaded. */
+  blas_gflops: number | null;
   variant: string;
 }
 
 function ggmlGemm(threads: number): GemmRun {
-  const rate = (type: "f32" | "bf16") => round(Math.max(gemmGflops(1024, 10, threads, type), gemmGflops(2048, 3, threads, type)));
-  return { gflops: rate("f32"), bf16_gflops: nativeBf16() ? rate("bf16") : null, variant: backendInfo().cpuVariant };
+  const rate = (type: "f32" | "bf16" | "blas") => round(Math.max(gemmGflops(1024, 10, threads, type), gemmGflops(2048, 3, threads, type)));
+  return { gflops: rate("f32"), bf16_gflops: nativeBf16() ? rate("bf16") : null, blas_gflops: blasLibrary() ? rate("blas") : null, variant: backendInfo().cpuVariant };
 }
 
 function best(a: LetheRun | undefined, b: LetheRun): LetheRun {
@@ -191,6 +199,7 @@ async function main(): Promise<void> {
       threads: { type: "string" },
       out: { type: "string", default: join(here, "results", "engine.json") },
       child: { type: "string" },
+      "train-only": { type: "boolean", default: false },
       gemm: { type: "boolean", default: false },
       dir: { type: "string" },
     },
@@ -203,7 +212,7 @@ async function main(): Promise<void> {
     return;
   }
   if (values.child) {
-    const r = await runSize(values.child, steps, threads, values.dir!);
+    const r = await runSize(values.child, steps, threads, values.dir!, values["train-only"]!);
     process.stdout.write(JSON.stringify(r) + "\n");
     return;
   }
@@ -212,14 +221,15 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(s + "\n");
   const source = backendInfo().cpuBackend === "source";
   const bf16 = nativeBf16();
+  const blas = blasLibrary() ?? null;
   const flags = ["--steps", String(steps), "--threads", String(threads)];
   const gemm = {
-    ggml: child<GemmRun>(["--gemm", ...flags], false),
-    ggml_prebuilt: source ? child<GemmRun>(["--gemm", ...flags], true) : null,
+    ggml: child<GemmRun>(["--gemm", ...flags], "main"),
+    ggml_prebuilt: source ? child<GemmRun>(["--gemm", ...flags], "prebuilt") : null,
     torch: python<{ gflops: number; bf16_gflops?: number }>("torch_gemm.py", { threads, bf16 }, "GEMM"),
   };
-  const peak = round(Math.max(gemm.ggml.gflops, gemm.ggml_prebuilt?.gflops ?? 0, gemm.torch?.gflops ?? 0));
-  log(`GEMM fp32, ${threads} threads: ggml ${gemm.ggml.gflops} GFLOP/s (${gemm.ggml.variant}), prebuilt ${gemm.ggml_prebuilt?.gflops ?? "-"}, PyTorch ${gemm.torch ? round(gemm.torch.gflops) : "-"}; peak ${peak}`);
+  const peak = round(Math.max(gemm.ggml.gflops, gemm.ggml_prebuilt?.gflops ?? 0, gemm.torch?.gflops ?? 0, gemm.ggml.blas_gflops ?? 0));
+  log(`GEMM fp32, ${threads} threads: ggml ${gemm.ggml.gflops} GFLOP/s (${gemm.ggml.variant}), prebuilt ${gemm.ggml_prebuilt?.gflops ?? "-"}, ${blas ?? "no BLAS"} ${gemm.ggml.blas_gflops ?? "-"}, PyTorch ${gemm.torch ? round(gemm.torch.gflops) : "-"}; peak ${peak}`);
   const bf16Peak = bf16 ? round(Math.max(gemm.ggml.bf16_gflops ?? 0, gemm.ggml_prebuilt?.bf16_gflops ?? 0, gemm.torch?.bf16_gflops ?? 0)) : null;
   if (bf16) log(`GEMM bf16: ggml ${gemm.ggml.bf16_gflops}, prebuilt ${gemm.ggml_prebuilt?.bf16_gflops ?? "-"}, PyTorch ${gemm.torch?.bf16_gflops ? round(gemm.torch.bf16_gflops) : "-"}; peak ${bf16Peak}`);
   const sizes: Record<string, SizeResult> = {};
@@ -227,15 +237,20 @@ async function main(): Promise<void> {
     if (!SIZES[name]) throw new Error(`unknown size ${name}; use S, M or L`);
     // Rounds alternate lethe and PyTorch so that both see the same load; each keeps its best round.
     let mine: LetheRun | undefined;
+    let ggml: LetheRun | undefined;
     let prebuilt: LetheRun | undefined;
     let peer: PeerRun | null = null;
     const args = ["--child", name, "--dir", workDir, ...flags];
     for (let r = 1; r <= rounds; r++) {
       log(`size ${name}, round ${r}/${rounds}: lethe…`);
-      mine = best(mine, child<LetheRun>(args, false));
+      mine = best(mine, child<LetheRun>(args, "main"));
+      if (blas) {
+        log(`size ${name}, round ${r}/${rounds}: lethe F32 training on ggml's GEMM…`);
+        ggml = best(ggml, child<LetheRun>([...args, "--train-only"], "ggml"));
+      }
       if (source) {
         log(`size ${name}, round ${r}/${rounds}: lethe on the prebuilt CPU variant…`);
-        prebuilt = best(prebuilt, child<LetheRun>(args, true));
+        prebuilt = best(prebuilt, child<LetheRun>(args, "prebuilt"));
       }
       log(`size ${name}, round ${r}/${rounds}: PyTorch…`);
       const p = torchPeer(name, steps, threads, bf16);
@@ -247,6 +262,7 @@ async function main(): Promise<void> {
     }
     sizes[name] = {
       ...mine!,
+      ggml_train_tok_s: ggml?.train_tok_s ?? null,
       prebuilt_train_tok_s: prebuilt?.train_tok_s ?? null,
       prebuilt_infer_tok_s: prebuilt?.infer_tok_s ?? null,
       torch_train_tok_s: peer?.train_tok_s ?? null,
@@ -258,11 +274,13 @@ async function main(): Promise<void> {
   const ratio = (a: number | null, b: number | null) => (a !== null && b ? round(a / b, 2) : null);
   const result = {
     machine: machineInfo(threads),
+    // The library lethe's F32 training products ran on (null: ggml's GEMM).
+    blas,
     context: T,
     batch: B,
     steps,
     rounds,
-    gemm_gflops: { ggml: gemm.ggml.gflops, ggml_prebuilt: gemm.ggml_prebuilt?.gflops ?? null, torch: gemm.torch ? round(gemm.torch.gflops) : null },
+    gemm_gflops: { ggml: gemm.ggml.gflops, ggml_prebuilt: gemm.ggml_prebuilt?.gflops ?? null, blas: gemm.ggml.blas_gflops, torch: gemm.torch ? round(gemm.torch.gflops) : null },
     gemm_peak_gflops: peak,
     gemm_bf16_gflops: { ggml: gemm.ggml.bf16_gflops, ggml_prebuilt: gemm.ggml_prebuilt?.bf16_gflops ?? null, torch: gemm.torch?.bf16_gflops ? round(gemm.torch.bf16_gflops) : null },
     gemm_bf16_peak_gflops: bf16Peak,
@@ -283,6 +301,7 @@ async function main(): Promise<void> {
         },
       ]),
     ),
+    blas_over_ggml_train: Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, ratio(v.train_tok_s, v.ggml_train_tok_s)])),
     source_over_prebuilt: Object.fromEntries(
       Object.entries(sizes).map(([k, v]) => [k, { train: ratio(v.train_tok_s, v.prebuilt_train_tok_s), infer: ratio(v.infer_tok_s, v.prebuilt_infer_tok_s) }]),
     ),

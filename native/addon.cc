@@ -7,6 +7,7 @@
 #include <deque>
 #include <mutex>
 
+#include "blas.h"
 #include "common.h"
 #include "ggml-alloc.h"
 #include "llama.h"
@@ -178,6 +179,7 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   out.Set("devices", devices);
   out.Set("cpuVariant", lethe::loaded_cpu_variant());
   out.Set("systemInfo", llama_print_system_info());
+  out.Set("blas", lethe::BlasName());
   return out;
 }
 
@@ -192,13 +194,19 @@ Napi::Value GemmGflops(const Napi::CallbackInfo& info) {
   const int64_t n = info[0].As<Napi::Number>().Int64Value();
   const int iters = info[1].As<Napi::Number>().Int32Value();
   const int threads = info[2].As<Napi::Number>().Int32Value();
-  // "bf16": the first operand in BF16, as the trainer's mixed-precision products read their weights.
-  const bool bf16 = info.Length() > 3 && info[3].IsString() && info[3].As<Napi::String>().Utf8Value() == "bf16";
+  const std::string type = info.Length() > 3 && info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "f32";
+  // "bf16": the first operand in BF16, as the trainer's mixed-precision products read their weights;
+  // "blas": the product on OpenBLAS, as the trainer's F32 products run where it is installed.
+  const bool bf16 = type == "bf16";
   ggml_init_params ip = {ggml_tensor_overhead() * 8 + ggml_graph_overhead(), nullptr, true};
   ggml_context* ctx = ggml_init(ip);
   ggml_tensor* a = ggml_new_tensor_2d(ctx, bf16 ? GGML_TYPE_BF16 : GGML_TYPE_F32, n, n);
   ggml_tensor* b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n, n);
   ggml_tensor* c = ggml_mul_mat(ctx, a, b);
+  if (type == "blas" && !lethe::UseBlas(ctx, c)) {
+    ggml_free(ctx);
+    throw Napi::Error::New(info.Env(), "UNSUPPORTED: no BLAS library loaded (install libopenblas0-pthread)");
+  }
   ggml_cgraph* g = ggml_new_graph(ctx);
   ggml_build_forward_expand(g, c);
   ggml_backend_t backend = lethe::new_cpu_backend(threads);

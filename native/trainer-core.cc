@@ -16,12 +16,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <immintrin.h>
 #include <map>
 #include <memory>
 #include <random>
 #include <thread>
 
 #include "backend.h"
+#include "blas.h"
 
 namespace lethe {
 
@@ -550,11 +552,48 @@ inline uint16_t bf16_bits(float f) {
   return static_cast<uint16_t>((u + (0x7fffu + ((u >> 16) & 1u))) >> 16);
 }
 
-// dst = src^T in BF16 for a contiguous F32 src [a, b, batches], 32 x 32 tiles at a time, so that
-// the strided reads of a tile stay in L1. ggml's CPY of a transposed view walks one element at a
-// time with a general strided copy's index arithmetic: at the Oz small testbed's shape these
-// copies took 21 % of a BF16 step's CPU time that way and 14 % this way (a step 7 % cheaper).
-void transpose_to_bf16(ggml_tensor* dst, int ith, int nth, void*) {
+// Stores 8 floats of a transposed block: as they are, or rounded to BF16 as bf16_bits does.
+__attribute__((target("avx2"))) inline void store8(float* out, __m256 v) { _mm256_storeu_ps(out, v); }
+__attribute__((target("avx2"))) inline void store8(uint16_t* out, __m256 v) {
+  const __m256i u = _mm256_castps_si256(v);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lsb)), 16);
+  const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+  const __m256i r = _mm256_blendv_epi8(rounded, _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(64)), nan);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1)));
+}
+
+// out[c * ldo + r] = in[r * ldi + c] for an 8 x 8 block, in registers.
+template <typename Out>
+__attribute__((target("avx2"))) void transpose8x8(const float* in, int64_t ldi, Out* out, int64_t ldo) {
+  __m256 r[8], t[8];
+  for (int k = 0; k < 8; k++) r[k] = _mm256_loadu_ps(in + k * ldi);
+  for (int k = 0; k < 8; k += 2) {
+    t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+    t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+  }
+  for (int k = 0; k < 8; k += 4) {
+    r[k] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int k = 0; k < 4; k++) {
+    store8(out + k * ldo, _mm256_permute2f128_ps(r[k], r[k + 4], 0x20));
+    store8(out + (k + 4) * ldo, _mm256_permute2f128_ps(r[k], r[k + 4], 0x31));
+  }
+}
+
+const bool kAvx2 = __builtin_cpu_supports("avx2");
+
+// dst = src^T, in F32 or BF16, for a contiguous F32 src [a, b, batches], 32 x 32 tiles at a time,
+// so that the strided reads of a tile stay in L1, each tile 8 x 8 blocks transposed in registers
+// where the CPU has AVX2. ggml's CPY of a transposed view walks one element at a time with a
+// general strided copy's index arithmetic (and, F32 to F32, a memcpy call per element). CPU time
+// of these copies per step at the bench's M shape, F32: 7.3 % through ggml, 4.6 % in scalar tiles;
+// at the Oz small testbed's shape in BF16: 21 % through ggml, 14 % in scalar tiles.
+template <typename Out, Out (*convert)(float)>
+void transpose_tiled(ggml_tensor* dst, int ith, int nth, void*) {
   const ggml_tensor* src = dst->src[0];
   const int64_t a = src->ne[0], b = src->ne[1], batches = src->ne[2];
   constexpr int64_t kTile = 32;
@@ -563,21 +602,29 @@ void transpose_to_bf16(ggml_tensor* dst, int ith, int nth, void*) {
   for (int64_t t = first; t < last; t++) {
     const int64_t k = t / tiles, i0 = (t % tiles) * kTile, i1 = std::min(a, i0 + kTile);
     const float* in = static_cast<const float*>(src->data) + k * a * b;
-    uint16_t* out = static_cast<uint16_t*>(dst->data) + k * a * b;
+    Out* out = static_cast<Out*>(dst->data) + k * a * b;
     for (int64_t j0 = 0; j0 < b; j0 += kTile) {
       const int64_t j1 = std::min(b, j0 + kTile);
+      // The 8 x 8 blocks that fit; the tile's ragged edges element by element.
+      const int64_t i8 = kAvx2 ? i0 + (i1 - i0) / 8 * 8 : i0, j8 = kAvx2 ? j0 + (j1 - j0) / 8 * 8 : j0;
+      for (int64_t i = i0; i < i8; i += 8) {
+        for (int64_t j = j0; j < j8; j += 8) transpose8x8(in + j * a + i, a, out + i * b + j, b);
+      }
       for (int64_t i = i0; i < i1; i++) {
-        for (int64_t j = j0; j < j1; j++) out[i * b + j] = bf16_bits(in[j * a + i]);
+        for (int64_t j = i < i8 ? j8 : j0; j < j1; j++) out[i * b + j] = convert(in[j * a + i]);
       }
     }
   }
 }
 
+inline float same(float f) { return f; }
+
 // A contiguous x^T in `type`; the transposed view of a contiguous tensor of that type is that tensor itself.
 ggml_tensor* transposed(ggml_context* ctx, ggml_tensor* x, ggml_type type) {
   if (x->op == GGML_OP_TRANSPOSE && ggml_is_contiguous(x->src[0]) && x->src[0]->type == type) return x->src[0];
-  if (type == GGML_TYPE_BF16 && x->type == GGML_TYPE_F32 && ggml_is_contiguous(x) && x->ne[3] == 1) {
-    return ggml_custom_4d(ctx, GGML_TYPE_BF16, x->ne[1], x->ne[0], x->ne[2], 1, &x, 1, transpose_to_bf16, GGML_N_TASKS_MAX, nullptr);
+  if ((type == GGML_TYPE_BF16 || type == GGML_TYPE_F32) && x->type == GGML_TYPE_F32 && ggml_is_contiguous(x) && x->ne[3] == 1) {
+    ggml_custom_op_t op = type == GGML_TYPE_BF16 ? transpose_tiled<uint16_t, bf16_bits> : transpose_tiled<float, same>;
+    return ggml_custom_4d(ctx, type, x->ne[1], x->ne[0], x->ne[2], 1, &x, 1, op, GGML_N_TASKS_MAX, nullptr);
   }
   ggml_tensor* t = ggml_transpose(ctx, x);
   return x->type == type ? ggml_cont(ctx, t) : ggml_cast(ctx, t, type);
@@ -593,11 +640,15 @@ ggml_tensor* transposed(ggml_context* ctx, ggml_tensor* x, ggml_type type) {
 // F16, and its product then rounds dY to F16 as the forward rounds X (a LoRA step on an F16 model
 // of the bench's M shape: 8.6 s instead of 44.7). Under BF16 (LowpForward) both copies are written in
 // BF16, so the backward's products run on the BF16 GEMM too and the copies move half the bytes.
-// Quantized weights (ggml cannot transpose them) keep OUT_PROD, and so do the batched per-head
-// products of attention outside BF16. Measured side by side (bench/engine.ts, zen4, 2 threads, two rounds): S 0.96x,
-// M 1.18x, L 1.11x of ggml's own backward, M and L then at 84-86% of the GEMM peak; rewriting
-// attention's products too in F32 made S 0.89x. The copies exist only in the returned graph, which is
-// the one to run; gb keeps ggml's gradient bookkeeping, which ggml_graph_reset needs.
+// Quantized weights (ggml cannot transpose them) keep OUT_PROD. Measured side by side (bench/engine.ts,
+// zen4, 2 threads, two rounds): S 0.96x, M 1.18x, L 1.11x of ggml's own backward, M and L then at
+// 84-86% of the GEMM peak. Attention's per-head products (many small matrices) gain only since the
+// copies are tiled: in F32, steps interleaved in one process, S 4 %, M 1.5 %, L 0.7 % shorter (with
+// ggml's copies they made S 0.89x), in BF16 7 % of a step's CPU time at the Oz small shape. The copies
+// exist only in the returned graph, which is the one to run; gb keeps ggml's gradient bookkeeping,
+// which ggml_graph_reset needs. Where OpenBLAS is installed, F32 products (forward ones included)
+// run on its sgemm instead, which reads the untransposed operands (blas.cc): no copies, and a faster
+// kernel (S 1.25-1.6x, M 1.2x, L 1.37x per F32 step against the copies and ggml's GEMM, zen4).
 ggml_cgraph* TrainerCore::MatmulBackward(ggml_context* ctx, ggml_cgraph* gb) {
   // One copy per source: q, k and v read the same normed input, as do the FFN's gate and up.
   std::map<std::pair<ggml_tensor*, ggml_type>, ggml_tensor*> copies;
@@ -606,18 +657,20 @@ ggml_cgraph* TrainerCore::MatmulBackward(ggml_context* ctx, ggml_cgraph* gb) {
     if (!t) t = transposed(ctx, x, type);
     return t;
   };
+  // BLAS only where every weight is F32: a product with an F16 or quantized weight rounds its input
+  // to that type, which turns BLAS's last-bit differences from ggml's into whole rounding steps, and
+  // the trainer's forward would no longer reproduce llama.cpp's on that model.
+  const bool blas = matmul_type_ == GGML_TYPE_F32 &&
+                    std::all_of(weights_.begin(), weights_.end(), [](const auto& w) { return w.second->type == GGML_TYPE_F32; });
   for (int i = 0; i < ggml_graph_n_nodes(gb); i++) {
     ggml_tensor* n = ggml_graph_node(gb, i);
+    if (blas && UseBlas(ctx, n)) continue;
     if (n->op != GGML_OP_OUT_PROD) continue;
     const ggml_type ta = n->src[0]->type;
     if ((ta != GGML_TYPE_F32 && ta != GGML_TYPE_F16 && ta != GGML_TYPE_BF16) || n->src[1]->type != GGML_TYPE_F32) continue;
     // An F16 or BF16 weight keeps its type; F32 operands take the trainer's product type. The
     // second operand is F32 unless that type is BF16 (MUL_MAT converts F32 to F16 itself).
     const ggml_type type = ta == GGML_TYPE_F32 ? matmul_type_ : ta;
-    // Attention's per-head products (ne[2] = heads x sequences) are many small matrices: in F32
-    // the copies cost what the GEMM saves, in BF16 the GEMM wins (7 % less CPU time per step at
-    // the Oz small testbed's shape).
-    if (n->ne[2] > 1 && type != GGML_TYPE_BF16) continue;
     ggml_tensor* a = transposed_once(n->src[0], type);
     ggml_tensor* b = transposed_once(n->src[1], type == GGML_TYPE_BF16 ? GGML_TYPE_BF16 : GGML_TYPE_F32);
     n->op = GGML_OP_MUL_MAT;

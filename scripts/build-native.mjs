@@ -49,8 +49,8 @@ try {
 const buildDir = join(root, "build");
 const srcDir = join(buildDir, "llama-src");
 const out = join(buildDir, "lethe.node");
-const sources = ["native/addon.cc", "native/infer.cc", "native/trainer.cc", "native/trainer-core.cc"].map((s) => join(root, s));
-const headers = ["native/common.h", "native/backend.h", "native/trainer-core.h"].map((s) => join(root, s));
+const sources = ["native/addon.cc", "native/infer.cc", "native/trainer.cc", "native/trainer-core.cc", "native/blas.cc"].map((s) => join(root, s));
+const headers = ["native/common.h", "native/backend.h", "native/trainer-core.h", "native/blas.h"].map((s) => join(root, s));
 
 mkdirSync(buildDir, { recursive: true });
 if (!existsSync(join(srcDir, "include", "llama.h"))) {

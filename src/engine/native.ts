@@ -112,9 +112,9 @@ export interface NativeTrainer {
 
 interface Addon {
   loadBackends(binsDir: string, cpuBackend: string): void;
-  backendInfo(): { devices: { name: string; description: string }[]; cpuVariant: string; systemInfo: string };
+  backendInfo(): { devices: { name: string; description: string }[]; cpuVariant: string; systemInfo: string; blas: string };
   setLogVerbose(verbose: boolean): void;
-  gemmGflops(n: number, iters: number, threads: number, type?: "f32" | "bf16"): number;
+  gemmGflops(n: number, iters: number, threads: number, type?: "f32" | "bf16" | "blas"): number;
   quantizeModel(input: string, output: string, ftype: number, threads: number): Promise<void>;
   LlamaModel: new (
     path: string,
@@ -192,10 +192,19 @@ export function nativeBf16(): boolean {
 }
 
 /**
- * Measured GEMM rate (GFLOP/s) of ggml's CPU backend on an n×n×n product: fp32, or with `bf16` the
- * first operand in BF16 (what the trainer's mixed-precision products run).
+ * The BLAS library the trainer's F32 products run on ("OpenBLAS <core>"), or undefined where none
+ * loaded: libopenblas.so.0 is opened at run time, and `LETHE_BLAS=off` keeps ggml's own GEMM.
  */
-export function gemmGflops(n = 1024, iters = 10, threads?: number, type: "f32" | "bf16" = "f32"): number {
+export function blasLibrary(): string | undefined {
+  return native().backendInfo().blas || undefined;
+}
+
+/**
+ * Measured GEMM rate (GFLOP/s) of ggml's CPU backend on an n×n×n product: fp32, with `bf16` the
+ * first operand in BF16 (what the trainer's mixed-precision products run), with `blas` on the BLAS
+ * library of {@link blasLibrary} (what its F32 products run; throws where there is none).
+ */
+export function gemmGflops(n = 1024, iters = 10, threads?: number, type: "f32" | "bf16" | "blas" = "f32"): number {
   return native().gemmGflops(n, iters, resolveThreads(threads), type);
 }
 

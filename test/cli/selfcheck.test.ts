@@ -14,6 +14,7 @@ test("lethe selfcheck --json trains, saves, reloads and agrees with llama.cpp", 
   assert.equal(result.ok, true);
   assert.match(String(result.cpuVariant), /^libggml-cpu-/);
   assert.equal(typeof result.bf16, "boolean");
+  assert.ok(result.blas === null || /^OpenBLAS/.test(String(result.blas)), `blas: ${result.blas}`);
   assert.ok((result.lossEnd as number) < (result.lossStart as number) / 2);
   assert.ok((result.logitsMaxAbsDiff as number) <= 1e-3);
   assert.match(String(result.generated), /Kansas/);

@@ -140,7 +140,9 @@ test("a loss gathered in chunks equals the one-gather loss: value, gradients and
     assert.ok(scale > 0, `${name} has a gradient`);
     assert.ok(maxAbsDiff(ga, gb) < 1e-5 * scale, `${name}: max diff ${maxAbsDiff(ga, gb)} of ${scale}`);
   }
-  assert.deepEqual(await chunked.forward(seqs), await whole.forward(seqs));
+  // Not to the last bit: a BLAS product's rounding depends on the matrix's size.
+  const [lc, lw] = [await chunked.forward(seqs), await whole.forward(seqs)];
+  assert.ok(maxAbsDiff(lc, lw) < 1e-5 * Math.max(...lw.map(Math.abs)), `logits differ by ${maxAbsDiff(lc, lw)}`);
   // And a step moves both the same way.
   await whole.step(batch, { lr: 1e-3 });
   await chunked.step(batch, { lr: 1e-3 });

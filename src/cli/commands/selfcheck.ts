@@ -40,6 +40,8 @@ export interface SelfcheckResult {
   cpuBackend: "source" | "prebuilt";
   /** Whether the CPU multiplies BF16 natively, so that `precision: "bf16"` training is available. */
   bf16: boolean;
+  /** The BLAS library F32 training products run on (null: ggml's own GEMM). */
+  blas: string | null;
   threads: number;
   params: number;
   lossStart: number;
@@ -51,7 +53,7 @@ export interface SelfcheckResult {
 }
 
 export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): Promise<SelfcheckResult> {
-  const { backendInfo, nativeBf16 } = await import("../../engine/native.js");
+  const { backendInfo, blasLibrary, nativeBf16 } = await import("../../engine/native.js");
   const { Model } = await import("../../engine/model.js");
   const { Trainer, nextTokenBatch } = await import("../../engine/trainer.js");
   const { createLlamaGguf } = await import("../../gguf/llama.js");
@@ -102,6 +104,7 @@ export async function run(args: ParsedArgs<typeof spec>, ctx: CommandContext): P
       cpuVariant: backendInfo().cpuVariant,
       cpuBackend: backendInfo().cpuBackend,
       bf16: nativeBf16(),
+      blas: blasLibrary() ?? null,
       threads,
       params,
       lossStart,
@@ -127,6 +130,7 @@ export function render(r: SelfcheckResult, out: Output): void {
   out.table([
     ["ggml CPU library", `${r.cpuVariant} (${r.cpuBackend === "source" ? "compiled for this CPU" : "prebuilt"})`],
     ["BF16 training", r.bf16 ? "available (AVX512-BF16): --precision bf16" : "not available (no AVX512-BF16): F32 only"],
+    ["F32 training products", r.blas ?? "ggml's GEMM (install libopenblas0-pthread for faster F32 training)"],
     ["threads", String(r.threads)],
     ["parameters", String(r.params)],
     ["loss", `${r.lossStart.toFixed(3)} -> ${r.lossEnd.toFixed(3)}`],
