@@ -74,10 +74,16 @@ const VARIANTS: Record<string, UnlearnConfigInput> = {
   "dist-16+16-bf16": { ...variant({ labels: SOFT }), precision: "bf16" },
   // Which stage BF16 changes the result in: its reinforced model with an F32 fine-tune.
   "dist-16+16-bf16-reinforce-only": variant({ labels: SOFT }),
+  // The spread between runs: the F32 default with another seed (data order, tail samples), its own
+  // reinforced model, against which a variant's difference from dist-16+16 is read.
+  "dist-16+16-seed-2": { ...variant({ labels: SOFT }), seed: 2 },
+  // The F32 default again from scratch, its products on OpenBLAS (another rounding than ggml's):
+  // the time WHP takes now, and the spread that rounding alone makes.
+  "dist-16+16-blas": variant({ labels: SOFT }),
 };
 
 /** Variants that train their own reinforced model, and those that take another variant's. */
-const OWN_REINFORCED = new Set(["dist-16+16-reinforce-1-epoch", "dist-16+16-bf16"]);
+const OWN_REINFORCED = new Set(["dist-16+16-reinforce-1-epoch", "dist-16+16-bf16", "dist-16+16-seed-2", "dist-16+16-blas"]);
 const REINFORCED_FROM: Record<string, string> = { "dist-16+16-bf16-reinforce-only": "dist-16+16-bf16" };
 
 /** Where each measured metric comes from in the eval report (`suite/metric`). */
