@@ -2,7 +2,9 @@
  * The CPU backend built from source against the prebuilt variant, per instruction-set level this
  * machine can run: fp32 GEMM, and training and inference of bench/engine.ts's sizes. On an AVX-512
  * machine this also measures the AVX2 path (ggml's haswell variant against an AVX2-only source build),
- * the code an AVX2-only machine runs, on this machine's cores.
+ * the code an AVX2-only machine runs, on this machine's cores. Where OpenBLAS is installed, the source
+ * build also trains with its F32 products on OpenBLAS's kernels of that level (OPENBLAS_CORETYPE), as
+ * lethe runs there; the other two runs keep ggml's GEMM (LETHE_BLAS=off).
  *
  *   node --import tsx bench/cpu-isa.ts [--sizes M] [--rounds 2] [--steps 4] [--out bench/results/cpu-isa.json]
  */
@@ -12,6 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
+import { blasLibrary } from "../src/engine/native.js";
 import { machineInfo } from "../src/util/machine.js";
 import { engineChild } from "./engine-child.js";
 // @ts-expect-error plain JS build script without type declarations
@@ -30,11 +33,13 @@ const { values } = parseArgs({
 
 // Each level: the prebuilt variant ggml would pick on a CPU with exactly these features, and the
 // cpuinfo flags that define the level for the source build.
+// `openblas`: the OpenBLAS kernels of that level (OPENBLAS_CORETYPE), for the F32 training products.
 const LEVELS = [
-  { level: "avx2", prebuilt: "libggml-cpu-haswell.so", flags: ["sse4_2", "avx", "f16c", "fma", "avx2", "bmi2"] },
+  { level: "avx2", prebuilt: "libggml-cpu-haswell.so", openblas: "Haswell", flags: ["sse4_2", "avx", "f16c", "fma", "avx2", "bmi2"] },
   {
     level: "avx512",
     prebuilt: "libggml-cpu-zen4.so",
+    openblas: "Cooperlake",
     flags: ["sse4_2", "avx", "f16c", "fma", "avx2", "bmi2", "avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw", "avx512vbmi", "avx512_vnni", "avx512_bf16"],
   },
 ];
@@ -60,7 +65,7 @@ function child<T>(args: string[], env: Record<string, string>): T {
 type Run = { train_tok_s: number; infer_tok_s: number };
 const results: Record<string, unknown> = {};
 try {
-  for (const { level, prebuilt, flags } of LEVELS) {
+  for (const { level, prebuilt, openblas, flags } of LEVELS) {
     if (!flags.every((f) => have.has(f))) {
       process.stderr.write(`${level}: this CPU lacks it, skipped\n`);
       continue;
@@ -68,11 +73,14 @@ try {
     const outDir = join(root, ".lethe-cache", "bench", `cpu-${level}`);
     buildCpuBackend({ srcDir: join(root, "build", "llama-src"), outDir, force: false, flags: new Set(flags) });
     const { library } = describeBuild(new Set(flags)) as { library: string };
-    const configs = {
-      prebuilt: { LETHE_BENCH_BINS: onlyVariant(prebuilt), LETHE_BENCH_CPU_LIB: "" },
-      source: { LETHE_BENCH_BINS: bins, LETHE_BENCH_CPU_LIB: join(outDir, library) },
+    // ggml's own GEMM in both builds; then the source build with the F32 training products on
+    // OpenBLAS, as lethe runs where it is installed (no BLAS: that config is left out).
+    const configs: Record<string, Record<string, string>> = {
+      prebuilt: { LETHE_BENCH_BINS: onlyVariant(prebuilt), LETHE_BENCH_CPU_LIB: "", LETHE_BLAS: "off" },
+      source: { LETHE_BENCH_BINS: bins, LETHE_BENCH_CPU_LIB: join(outDir, library), LETHE_BLAS: "off" },
     };
-    const row: Record<string, Record<string, unknown>> = { prebuilt: {}, source: {} };
+    if (blasLibrary()) configs.source_blas = { LETHE_BENCH_BINS: bins, LETHE_BENCH_CPU_LIB: join(outDir, library), OPENBLAS_CORETYPE: openblas };
+    const row: Record<string, Record<string, unknown>> = Object.fromEntries(Object.keys(configs).map((k) => [k, {}]));
     for (const [name, env] of Object.entries(configs)) {
       const g = child<{ gflops: number; variant: string }>(["--gemm"], env);
       row[name] = { variant: g.variant, gemm_gflops: g.gflops };
@@ -91,13 +99,16 @@ try {
     }
     const s = row.source as Record<string, Run | number>;
     const p = row.prebuilt as Record<string, Run | number>;
+    const b = row.source_blas as Record<string, Run | number> | undefined;
     const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
+    const sizes = values.sizes!.split(",");
     results[level] = {
       ...row,
       source_over_prebuilt: {
         gemm: ratio(s.gemm_gflops as number, p.gemm_gflops as number),
-        ...Object.fromEntries(values.sizes!.split(",").map((z) => [z, { train: ratio((s[z] as Run).train_tok_s, (p[z] as Run).train_tok_s), infer: ratio((s[z] as Run).infer_tok_s, (p[z] as Run).infer_tok_s) }])),
+        ...Object.fromEntries(sizes.map((z) => [z, { train: ratio((s[z] as Run).train_tok_s, (p[z] as Run).train_tok_s), infer: ratio((s[z] as Run).infer_tok_s, (p[z] as Run).infer_tok_s) }])),
       },
+      blas_over_source_train: b ? Object.fromEntries(sizes.map((z) => [z, ratio((b[z] as Run).train_tok_s, (s[z] as Run).train_tok_s)])) : null,
     };
   }
 } finally {
