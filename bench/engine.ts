@@ -77,26 +77,32 @@ function randomSeq(n: number, vocab: number, seed: number): number[] {
   });
 }
 
-/** `trainOnly`: F32 training alone (the BF16 and inference figures come back 0 and null). */
-async function runSize(name: string, steps: number, threads: number, workDir: string, trainOnly: boolean): Promise<LetheRun> {
+/** The bench model of one size (written to `workDir`), its config and its training batch. */
+function sizeModel(name: string, workDir: string) {
   const overrides = { ...SIZES[name]!, nCtx: 512, seed: 1 };
   const path = makeTinyModel(workDir, overrides);
   const config: LlamaConfig = { ...TINY_LLAMA_CONFIG, ...overrides };
-
   const batch = nextTokenBatch(Array.from({ length: B }, (_, i) => randomSeq(T, config.nVocab, i + 1)));
-  let params = 0;
-  const trainRate = async (precision: "f32" | "bf16") => {
-    const trainer = await Trainer.load(path, { threads, precision });
-    await trainer.step(batch, { lr: 1e-4 }); // warm-up: graph build and allocation
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) await trainer.step(batch, { lr: 1e-4 });
-    params = trainer.info.nParams;
-    await trainer.dispose();
-    return (B * T * steps) / ((performance.now() - t0) / 1000);
-  };
-  const trainTokS = await trainRate("f32");
-  const bf16TokS = nativeBf16() && !trainOnly ? await trainRate("bf16") : null;
-  if (trainOnly) return { params, train_tok_s: round(trainTokS), infer_tok_s: 0, train_gflops: 0, train_bf16_tok_s: null, train_bf16_gflops: null, peak_rss_mb: 0 };
+  return { path, config, batch };
+}
+
+/** Training tokens per second over `steps` steps after a warm-up one, and the trainer's parameter count. */
+async function trainRate(model: ReturnType<typeof sizeModel>, steps: number, threads: number, precision: "f32" | "bf16") {
+  const trainer = await Trainer.load(model.path, { threads, precision });
+  await trainer.step(model.batch, { lr: 1e-4 }); // warm-up: graph build and allocation
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await trainer.step(model.batch, { lr: 1e-4 });
+  const tokS = (B * T * steps) / ((performance.now() - t0) / 1000);
+  const params = trainer.info.nParams;
+  await trainer.dispose();
+  return { tokS, params };
+}
+
+async function runSize(name: string, steps: number, threads: number, workDir: string): Promise<LetheRun> {
+  const sized = sizeModel(name, workDir);
+  const { path, config } = sized;
+  const { tokS: trainTokS, params } = await trainRate(sized, steps, threads, "f32");
+  const bf16TokS = nativeBf16() ? (await trainRate(sized, steps, threads, "bf16")).tokS : null;
 
   const model = await Model.load(path, { threads, contextLength: B * T, maxSequences: B });
   const seqs = Array.from({ length: B }, (_, i) => randomSeq(T, config.nVocab, 100 + i));
@@ -212,7 +218,10 @@ async function main(): Promise<void> {
     return;
   }
   if (values.child) {
-    const r = await runSize(values.child, steps, threads, values.dir!, values["train-only"]!);
+    // --train-only: F32 training alone (the run on ggml's GEMM beside BLAS).
+    const r = values["train-only"]
+      ? { train_tok_s: round((await trainRate(sizeModel(values.child, values.dir!), steps, threads, "f32")).tokS) }
+      : await runSize(values.child, steps, threads, values.dir!);
     process.stdout.write(JSON.stringify(r) + "\n");
     return;
   }
@@ -237,7 +246,7 @@ async function main(): Promise<void> {
     if (!SIZES[name]) throw new Error(`unknown size ${name}; use S, M or L`);
     // Rounds alternate lethe and PyTorch so that both see the same load; each keeps its best round.
     let mine: LetheRun | undefined;
-    let ggml: LetheRun | undefined;
+    let ggmlTrain: number | undefined;
     let prebuilt: LetheRun | undefined;
     let peer: PeerRun | null = null;
     const args = ["--child", name, "--dir", workDir, ...flags];
@@ -246,7 +255,7 @@ async function main(): Promise<void> {
       mine = best(mine, child<LetheRun>(args, "main"));
       if (blas) {
         log(`size ${name}, round ${r}/${rounds}: lethe F32 training on ggml's GEMM…`);
-        ggml = best(ggml, child<LetheRun>([...args, "--train-only"], "ggml"));
+        ggmlTrain = Math.max(ggmlTrain ?? 0, child<{ train_tok_s: number }>([...args, "--train-only"], "ggml").train_tok_s);
       }
       if (source) {
         log(`size ${name}, round ${r}/${rounds}: lethe on the prebuilt CPU variant…`);
@@ -262,7 +271,7 @@ async function main(): Promise<void> {
     }
     sizes[name] = {
       ...mine!,
-      ggml_train_tok_s: ggml?.train_tok_s ?? null,
+      ggml_train_tok_s: ggmlTrain ?? null,
       prebuilt_train_tok_s: prebuilt?.train_tok_s ?? null,
       prebuilt_infer_tok_s: prebuilt?.infer_tok_s ?? null,
       torch_train_tok_s: peer?.train_tok_s ?? null,
