@@ -95,6 +95,7 @@ std::string TrainerCore::Load(const std::string& path, const TrainerConfig& conf
   threads_ = config.threads;
   matmul_type_ = config.matmul_type;
   lora_ = config.lora;
+  forward_only_ = config.forward_only;
   std::string err = ReadModel(config.train_embeddings);
   if (err.empty()) {
     // Every flat gather index (n mod P) * V + t must stay below 2^31.
@@ -126,7 +127,7 @@ std::string TrainerCore::ReadModel(bool train_embeddings) {
   for (int64_t i = 0; i < n_tensors; i++) {
     const char* name = gguf_get_tensor_name(gguf_, i);
     ggml_tensor* src = ggml_get_tensor(meta_, name);
-    const ggml_type type = lora_.rank > 0 ? frozen_type(src) : GGML_TYPE_F32;
+    const ggml_type type = lora_.rank > 0 || forward_only_ ? frozen_type(src) : GGML_TYPE_F32;
     ggml_tensor* t = ggml_new_tensor(ctx_w_, type, ggml_n_dims(src), src->ne);
     ggml_set_name(t, name);
     weights_[name] = t;
@@ -137,6 +138,8 @@ std::string TrainerCore::ReadModel(bool train_embeddings) {
   if (!buf_w_) return "ALLOC: not enough memory for the F32 weights of " + path_;
   if (!(err = ReadWeights()).empty()) return err;
   if (!(err = BindBlocks()).empty()) return err;
+  galloc_ = ggml_gallocr_new(ggml_backend_get_default_buffer_type(backend_));
+  if (forward_only_) return "";
 
   // Trainable tensors; ggml_set_param must precede graph building or ggml finds no parameters.
   if (lora_.rank > 0) {
@@ -164,7 +167,6 @@ std::string TrainerCore::ReadModel(bool train_embeddings) {
   loss_acc_ = ggml_new_tensor_1d(ctx_static_, GGML_TYPE_F32, 1);
   buf_static_ = ggml_backend_alloc_ctx_tensors(ctx_static_, backend_);
   if (!buf_static_) return "ALLOC: not enough memory for the gradient accumulators";
-  galloc_ = ggml_gallocr_new(ggml_backend_get_default_buffer_type(backend_));
   return "";
 }
 
@@ -478,6 +480,7 @@ std::string TrainerCore::EnsureGraph(int64_t B, int64_t T, int64_t K) {
 
   logits_.clear();
   loss_ = nullptr;
+  if (forward_only_) return AllocForward(ctx, x);
   for (int64_t n0 = 0; n0 < N; n0 += P) {
     const int64_t Nc = std::min(P, N - n0), Mc = Nc * K;
     ggml_tensor* loss = chunks == 1
@@ -493,6 +496,32 @@ std::string TrainerCore::EnsureGraph(int64_t B, int64_t T, int64_t K) {
   gf_ = ggml_new_graph_custom(ctx, graph_size_, true);
   ggml_build_forward_expand(gf_, loss_);
   return BuildBackward(ctx);
+}
+
+// Forward only: the logits of x [C, N] alone, without the loss's softmax and gathers, and with
+// the F32 products on BLAS where every weight is F32 (see MatmulBackward).
+std::string TrainerCore::AllocForward(ggml_context* ctx, ggml_tensor* x) {
+  ggml_tensor* logits = ggml_mul_mat(ctx, output_, x);  // [V, N]
+  ggml_set_output(logits);
+  logits_.push_back(logits);
+  gf_ = ggml_new_graph_custom(ctx, graph_size_, false);
+  ggml_build_forward_expand(gf_, logits);
+  if (BlasProducts()) {
+    for (int i = 0; i < ggml_graph_n_nodes(gf_); i++) UseBlas(ctx, ggml_graph_node(gf_, i));
+  }
+  if (!ggml_gallocr_alloc_graph(galloc_, gf_)) {
+    gf_ = nullptr;
+    return "ALLOC: could not allocate the forward graph: " + last_native_error();
+  }
+  return "";
+}
+
+// BLAS only where every weight is F32: a product with an F16 or quantized weight rounds its input
+// to that type, which turns BLAS's last-bit differences from ggml's into whole rounding steps, and
+// the trainer's forward would no longer reproduce llama.cpp's on that model.
+bool TrainerCore::BlasProducts() const {
+  return matmul_type_ == GGML_TYPE_F32 &&
+         std::all_of(weights_.begin(), weights_.end(), [](const auto& w) { return w.second->type == GGML_TYPE_F32; });
 }
 
 // ---- the backward graph -------------------------------------------------------------------------
@@ -657,11 +686,7 @@ ggml_cgraph* TrainerCore::MatmulBackward(ggml_context* ctx, ggml_cgraph* gb) {
     if (!t) t = transposed(ctx, x, type);
     return t;
   };
-  // BLAS only where every weight is F32: a product with an F16 or quantized weight rounds its input
-  // to that type, which turns BLAS's last-bit differences from ggml's into whole rounding steps, and
-  // the trainer's forward would no longer reproduce llama.cpp's on that model.
-  const bool blas = matmul_type_ == GGML_TYPE_F32 &&
-                    std::all_of(weights_.begin(), weights_.end(), [](const auto& w) { return w.second->type == GGML_TYPE_F32; });
+  const bool blas = BlasProducts();
   for (int i = 0; i < ggml_graph_n_nodes(gb); i++) {
     ggml_tensor* n = ggml_graph_node(gb, i);
     if (blas && UseBlas(ctx, n)) continue;
@@ -712,6 +737,8 @@ void TrainerCore::SetInputs(const MicroBatch& mb, double norm) {
   }
   ggml_backend_tensor_set(tokens_, mb.tokens.data(), 0, N * sizeof(int32_t));
   ggml_backend_tensor_set(pos_, pos.data(), 0, N * sizeof(int32_t));
+  // A forward-only graph has no loss: its pick tensors were never allocated.
+  if (forward_only_) return;
   ggml_backend_tensor_set(pick_, pick.data(), 0, M * sizeof(int32_t));
   ggml_backend_tensor_set(pick_w_, w.data(), 0, M * sizeof(float));
 }
@@ -725,6 +752,7 @@ float TrainerCore::ReadLoss() {
 std::string TrainerCore::Accumulate(const std::vector<MicroBatch>& mbs, double norm, const std::atomic<bool>& cancel,
                                     const std::function<void(size_t, size_t)>& progress, float& loss) {
   loss = 0;
+  if (forward_only_) return "CONFIG: this model was loaded for its logits only and cannot train";
   bool reset_done = false;
   for (size_t i = 0; i < mbs.size(); i++) {
     if (cancel.load()) return "CANCELLED: training step";
@@ -746,6 +774,7 @@ std::string TrainerCore::Accumulate(const std::vector<MicroBatch>& mbs, double n
 
 std::string TrainerCore::ForwardOnly(const std::vector<MicroBatch>& mbs, double norm, float* logits_out, float& loss) {
   loss = 0;
+  if (forward_only_ && norm > 0) return "CONFIG: this model was loaded for its logits only and has no loss";
   for (const MicroBatch& mb : mbs) {
     std::string err = EnsureGraph(mb.B, mb.T, mb.K);
     if (!err.empty()) return err;

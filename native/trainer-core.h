@@ -69,6 +69,9 @@ struct TrainerConfig {
   // accumulation and the optimizer stay F32. Only where the CPU multiplies BF16 natively.
   ggml_type matmul_type = GGML_TYPE_F32;
   LoraConfig lora;
+  // Logits only: weights in their file's types (as llama.cpp holds them), nothing trainable, no
+  // gradients, optimizer state or backward graph. Training calls then fail.
+  bool forward_only = false;
 };
 
 // A tensor's values as F32, whatever its type.
@@ -106,6 +109,7 @@ class TrainerCore {
   const float* Gradient(const ggml_tensor* t) const;
 
   bool open() const { return ctx_w_ != nullptr; }
+  bool forward_only() const { return forward_only_; }
   const Hparams& hp() const { return hp_; }
   const LoraConfig& lora() const { return lora_; }
   bool tied_embeddings() const { return output_ == tok_embd_; }
@@ -136,6 +140,8 @@ class TrainerCore {
   ggml_tensor* HeadLoss(ggml_context* ctx, ggml_tensor* x, ggml_tensor* pick, ggml_tensor* pick_w);
   std::string EnsureGraph(int64_t B, int64_t T, int64_t K);
   std::string BuildBackward(ggml_context* ctx);
+  std::string AllocForward(ggml_context* ctx, ggml_tensor* x);
+  bool BlasProducts() const;
   void LowpForward(ggml_context* ctx);
   ggml_cgraph* MatmulBackward(ggml_context* ctx, ggml_cgraph* gb);
 
@@ -146,6 +152,7 @@ class TrainerCore {
   std::string path_;
   int threads_ = 1;
   ggml_type matmul_type_ = GGML_TYPE_F32;
+  bool forward_only_ = false;
   Hparams hp_;
   gguf_context* gguf_ = nullptr;
   ggml_context* meta_ = nullptr;

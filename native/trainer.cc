@@ -39,7 +39,7 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
                        });
   }
 
-  // new Trainer(path, { threads, trainEmbeddings, gatherPositions?, precision?, lora? })
+  // new Trainer(path, { threads, trainEmbeddings, gatherPositions?, precision?, lora?, forwardOnly? })
   // gatherPositions (tests only) caps the positions per loss gather below the int32 bound.
   // lora: { rank, alpha, targets: string[], seed, adapter? } (validated in TS).
   explicit Trainer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trainer>(info) {
@@ -57,6 +57,9 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     if (opts.Has("precision") && opts.Get("precision").IsString() &&
         opts.Get("precision").As<Napi::String>().Utf8Value() == "bf16") {
       config.matmul_type = GGML_TYPE_BF16;
+    }
+    if (opts.Has("forwardOnly") && opts.Get("forwardOnly").IsBoolean()) {
+      config.forward_only = opts.Get("forwardOnly").As<Napi::Boolean>().Value();
     }
     if (opts.Has("lora") && opts.Get("lora").IsObject()) {
       Napi::Object l = opts.Get("lora").As<Napi::Object>();

@@ -21,6 +21,7 @@ export {
   type WeightedBatch,
   type StepResult,
 } from "./engine/trainer.js";
+export { GraphLogits, graphLogitsFaster } from "./engine/graph-logits.js";
 export { quantizeModel, modelFileType } from "./engine/quantize.js";
 export { FILE_TYPES, type FileType } from "./engine/file-types.js";
 export { inspectLoraAdapter, type LoraAdapterInfo } from "./gguf/lora-adapter.js";

@@ -138,6 +138,8 @@ interface Addon {
       gatherPositions?: number;
       precision?: "f32" | "bf16";
       lora?: { rank: number; alpha: number; targets: string[]; seed: number; adapter?: string };
+      /** Logits only: weights in their file's types, nothing trainable; training calls fail. */
+      forwardOnly?: boolean;
     },
   ) => NativeTrainer;
 }

@@ -1,4 +1,5 @@
 /** Helpers the unlearning stages share: tokenization, input roles, training keys, model loading. */
+import { GraphLogits, graphLogitsFaster } from "../../engine/graph-logits.js";
 import { Model } from "../../engine/model.js";
 import type { LoraOptions } from "../../engine/trainer.js";
 import { UnsupportedModelError } from "../../errors.js";
@@ -106,6 +107,31 @@ export function logitsGroups<T>(items: readonly T[]): T[][] {
 export function loadInferenceModel(model: string | ModelRef, blockTokens: number, threads: number): Promise<Model> {
   const { path, lora } = typeof model === "string" ? { path: model, lora: undefined } : model;
   return Model.load(path, { threads, contextLength: Math.max(256, blockTokens), maxSequences: 4, ...(lora ? { lora } : {}) });
+}
+
+/** Logits of whole blocks, from libllama or from lethe's own forward graph. */
+export interface BlockLogitsModel {
+  logits(seqs: ArrayLike<number>[]): Promise<Float32Array[]>;
+  dispose(): Promise<void>;
+}
+
+/** Which engine computes the logits of blocks for a set of models: the same one for all of them. */
+export type LogitsEngine = "graph" | "llama";
+
+/**
+ * lethe's own forward graph where it outruns libllama on every one of `models` (F32 weights with
+ * OpenBLAS installed, no LoRA adapter: see graph-logits.ts), else libllama. One engine for all, so
+ * logits that are compared position by position share their rounding.
+ */
+export function logitsEngine(models: readonly ModelRef[]): LogitsEngine {
+  return models.every((m) => m.lora === undefined && graphLogitsFaster(m.path)) ? "graph" : "llama";
+}
+
+/** Loads a model for the logits of blocks of up to `blockTokens` tokens on `engine`. */
+export async function loadBlockLogits(model: ModelRef, engine: LogitsEngine, blockTokens: number, threads: number): Promise<BlockLogitsModel> {
+  if (engine === "graph") return GraphLogits.load(model.path, { threads, blockTokens });
+  const loaded = await loadInferenceModel(model, blockTokens, threads);
+  return { logits: (seqs) => loaded.logits(seqs), dispose: () => loaded.dispose() };
 }
 
 /**
