@@ -810,6 +810,63 @@ void parallel_for(int64_t n, int threads, F fn) {
   for (auto& th : pool) th.join();
 }
 
+// The update reads a gradient, two moments and a weight per parameter and writes three: on a
+// 110M-parameter model (the engine bench's L) it took 0.29 s of a 4.0 s step in scalar code, where
+// the sum of squares is one dependent chain of double additions and each parameter costs a scalar
+// division and square root. In AVX2 registers, operation for operation as the scalar code (IEEE
+// division and square root, no fused multiply-adds), the update gives the same bits.
+struct AdamWStep {
+  float lr, beta1, beta2, eps, wd, scale, bc1, bc2;
+};
+
+void adamw_scalar(float* w, const float* g, float* m, float* v, int64_t n, const AdamWStep& c) {
+  for (int64_t j = 0; j < n; j++) {
+    const float gj = g[j] * c.scale;
+    m[j] = c.beta1 * m[j] + (1.0f - c.beta1) * gj;
+    v[j] = c.beta2 * v[j] + (1.0f - c.beta2) * gj * gj;
+    const float mhat = m[j] / c.bc1, vhat = v[j] / c.bc2;
+    w[j] -= c.lr * (mhat / (std::sqrt(vhat) + c.eps) + c.wd * w[j]);
+  }
+}
+
+__attribute__((target("avx2"))) void adamw_avx2(float* w, const float* g, float* m, float* v, int64_t n, const AdamWStep& c) {
+  const __m256 scale = _mm256_set1_ps(c.scale), b1 = _mm256_set1_ps(c.beta1), nb1 = _mm256_set1_ps(1.0f - c.beta1),
+               b2 = _mm256_set1_ps(c.beta2), nb2 = _mm256_set1_ps(1.0f - c.beta2), bc1 = _mm256_set1_ps(c.bc1),
+               bc2 = _mm256_set1_ps(c.bc2), eps = _mm256_set1_ps(c.eps), lr = _mm256_set1_ps(c.lr), wd = _mm256_set1_ps(c.wd);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 gj = _mm256_mul_ps(_mm256_loadu_ps(g + j), scale);
+    const __m256 mj = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + j)), _mm256_mul_ps(nb1, gj));
+    const __m256 vj = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + j)), _mm256_mul_ps(_mm256_mul_ps(nb2, gj), gj));
+    _mm256_storeu_ps(m + j, mj);
+    _mm256_storeu_ps(v + j, vj);
+    const __m256 mhat = _mm256_div_ps(mj, bc1), vhat = _mm256_div_ps(vj, bc2), wj = _mm256_loadu_ps(w + j);
+    const __m256 step = _mm256_add_ps(_mm256_div_ps(mhat, _mm256_add_ps(_mm256_sqrt_ps(vhat), eps)), _mm256_mul_ps(wd, wj));
+    _mm256_storeu_ps(w + j, _mm256_sub_ps(wj, _mm256_mul_ps(lr, step)));
+  }
+  adamw_scalar(w + j, g + j, m + j, v + j, n - j, c);
+}
+
+double sum_squares_scalar(const float* x, int64_t n) {
+  double acc = 0;
+  for (int64_t j = 0; j < n; j++) acc += static_cast<double>(x[j]) * x[j];
+  return acc;
+}
+
+// Eight running sums in double, so the additions no longer wait on each other.
+__attribute__((target("avx2"))) double sum_squares_avx2(const float* x, int64_t n) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(x + j)), b = _mm256_cvtps_pd(_mm_loadu_ps(x + j + 4));
+    s0 = _mm256_add_pd(s0, _mm256_mul_pd(a, a));
+    s1 = _mm256_add_pd(s1, _mm256_mul_pd(b, b));
+  }
+  double lanes[4];
+  _mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
+  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + sum_squares_scalar(x + j, n - j);
+}
+
 }  // namespace
 
 float TrainerCore::Update(const AdamW& o) {
@@ -819,32 +876,23 @@ float TrainerCore::Update(const AdamW& o) {
     std::vector<double> partial(threads_, 0.0);
     const int64_t n = ggml_nelements(g), chunk = (n + threads_ - 1) / threads_;
     parallel_for(n, threads_, [&](int64_t a, int64_t b) {
-      double acc = 0;
-      for (int64_t j = a; j < b; j++) acc += static_cast<double>(d[j]) * d[j];
-      partial[chunk > 0 ? a / chunk : 0] += acc;
+      partial[chunk > 0 ? a / chunk : 0] += kAvx2 ? sum_squares_avx2(d + a, b - a) : sum_squares_scalar(d + a, b - a);
     });
     for (double p : partial) sq += p;
   }
   const float norm = static_cast<float>(std::sqrt(sq));
-  const float scale = (o.clip > 0 && norm > o.clip) ? o.clip / norm : 1.0f;
   step_++;
-  const float bc1 = 1.0f - std::pow(o.beta1, static_cast<float>(step_));
-  const float bc2 = 1.0f - std::pow(o.beta2, static_cast<float>(step_));
+  AdamWStep c = {o.lr, o.beta1, o.beta2, o.eps, 0.0f, (o.clip > 0 && norm > o.clip) ? o.clip / norm : 1.0f,
+                 1.0f - std::pow(o.beta1, static_cast<float>(step_)), 1.0f - std::pow(o.beta2, static_cast<float>(step_))};
   for (size_t i = 0; i < params_.size(); i++) {
     float* w = static_cast<float*>(params_[i]->data);
     const float* g = static_cast<const float*>(grad_accs_[i]->data);
     float* m = adam_m_[i].data();
     float* v = adam_v_[i].data();
     // Decay matrices only, as nanoGPT does: norms and biases keep their scale.
-    const float wd = ggml_n_dims(params_[i]) >= 2 ? o.weight_decay : 0.0f;
+    c.wd = ggml_n_dims(params_[i]) >= 2 ? o.weight_decay : 0.0f;
     parallel_for(ggml_nelements(params_[i]), threads_, [&](int64_t a, int64_t b) {
-      for (int64_t j = a; j < b; j++) {
-        const float gj = g[j] * scale;
-        m[j] = o.beta1 * m[j] + (1.0f - o.beta1) * gj;
-        v[j] = o.beta2 * v[j] + (1.0f - o.beta2) * gj * gj;
-        const float mhat = m[j] / bc1, vhat = v[j] / bc2;
-        w[j] -= o.lr * (mhat / (std::sqrt(vhat) + o.eps) + wd * w[j]);
-      }
+      (kAvx2 ? adamw_avx2 : adamw_scalar)(w + a, g + a, m + a, v + a, b - a, c);
     });
   }
   return norm;

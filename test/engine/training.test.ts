@@ -232,3 +232,38 @@ test("a training step can be cancelled between micro-batches, and the trainer st
   const r = await t.step(micro[0]!, { lr: 1e-2 });
   assert.ok(Number.isFinite(r.loss));
 });
+
+test("AdamW moves every weight as its formula says, with clipping, and decays matrices only", async () => {
+  // 258 × 260 embeddings: two threads split them off the 8-lane blocks; 260-wide norms end in a partial block.
+  const t = await Trainer.load(makeTinyModel(dir, { nLayer: 1, nEmbd: 260, nHead: 2, nFf: 100, seed: 31 }), { threads: 2 });
+  trainers.push(t);
+  const batch = nextTokenBatch([randomTokens(24, 256, 50), randomTokens(24, 256, 51)]);
+  const opt = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 0.5 };
+  const names = ["token_embd.weight", "blk.0.attn_norm.weight", "blk.0.ffn_down.weight"];
+  const moments = new Map(names.map((n) => [n, { m: new Float64Array(t.tensor(n).length), v: new Float64Array(t.tensor(n).length) }]));
+  for (let step = 1; step <= 2; step++) {
+    await t.computeGradients(batch);
+    const norm = Math.sqrt(t.info.tensors.reduce((sum, n) => sum + t.gradient(n).reduce((a, x) => a + x * x, 0), 0));
+    const before = names.map((n) => ({ n, w: t.tensor(n), g: t.gradient(n) }));
+    const { gradNorm } = await t.step(batch, opt);
+    assert.ok(Math.abs(gradNorm - norm) < 1e-6 * norm, `the step's gradient norm ${gradNorm}, the gradients' ${norm}`);
+    assert.ok(gradNorm > opt.clip, `the gradient norm ${gradNorm} is not clipped: pick a smaller clip`);
+    const scale = opt.clip / gradNorm;
+    for (const { n, w, g } of before) {
+      const { m, v } = moments.get(n)!;
+      const decay = n.endsWith("norm.weight") ? 0 : opt.weightDecay;
+      const after = t.tensor(n);
+      let worst = 0;
+      for (let j = 0; j < w.length; j++) {
+        const gj = g[j]! * scale;
+        m[j] = opt.beta1 * m[j]! + (1 - opt.beta1) * gj;
+        v[j] = opt.beta2 * v[j]! + (1 - opt.beta2) * gj * gj;
+        const mhat = m[j]! / (1 - opt.beta1 ** step);
+        const vhat = v[j]! / (1 - opt.beta2 ** step);
+        const expected = w[j]! - opt.lr * (mhat / (Math.sqrt(vhat) + opt.eps) + decay * w[j]!);
+        worst = Math.max(worst, Math.abs(after[j]! - expected) / (1e-3 + Math.abs(expected)));
+      }
+      assert.ok(worst < 1e-5, `${n}, step ${step}: off the AdamW formula by ${worst} relative`);
+    }
+  }
+});
