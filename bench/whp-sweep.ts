@@ -70,6 +70,8 @@ const VARIANTS: Record<string, UnlearnConfigInput> = {
   "dist-16+16-lora-16-lr-3e-3": { ...variant({ labels: SOFT, finetune: { lr: 3e-3 } }), lora: { rank: 16, merge: true } },
   // The cost of the pipeline: one reinforce epoch instead of two (each epoch is a pass over the corpus).
   "dist-16+16-reinforce-1-epoch": { ...variant({ labels: SOFT }), reinforce: { epochs: 1 } },
+  // One epoch at twice the learning rate: the same summed step size as the default's two epochs.
+  "dist-16+16-reinforce-1-epoch-lr-2e-3": { ...variant({ labels: SOFT }), reinforce: { epochs: 1, lr: 2e-3 } },
   // Mixed precision: every training stage's matrix products in BF16 (F32 weights and optimizer).
   "dist-16+16-bf16": { ...variant({ labels: SOFT }), precision: "bf16" },
   // Which stage BF16 changes the result in: its reinforced model with an F32 fine-tune.
@@ -80,10 +82,13 @@ const VARIANTS: Record<string, UnlearnConfigInput> = {
   // The F32 default again from scratch, its products on OpenBLAS (another rounding than ggml's):
   // the time WHP takes now, and the spread that rounding alone makes.
   "dist-16+16-blas": variant({ labels: SOFT }),
+  // The F32 default from scratch once more, its labels' logits from lethe's own graph (GraphLogits)
+  // and AdamW in AVX2 registers: the time WHP takes now.
+  "dist-16+16-graph-labels": variant({ labels: SOFT }),
 };
 
 /** Variants that train their own reinforced model, and those that take another variant's. */
-const OWN_REINFORCED = new Set(["dist-16+16-reinforce-1-epoch", "dist-16+16-bf16", "dist-16+16-seed-2", "dist-16+16-blas"]);
+const OWN_REINFORCED = new Set(["dist-16+16-reinforce-1-epoch", "dist-16+16-reinforce-1-epoch-lr-2e-3", "dist-16+16-bf16", "dist-16+16-seed-2", "dist-16+16-blas", "dist-16+16-graph-labels"]);
 const REINFORCED_FROM: Record<string, string> = { "dist-16+16-bf16-reinforce-only": "dist-16+16-bf16" };
 
 /** Where each measured metric comes from in the eval report (`suite/metric`). */
