@@ -109,7 +109,6 @@ class TrainerCore {
   const float* Gradient(const ggml_tensor* t) const;
 
   bool open() const { return ctx_w_ != nullptr; }
-  bool forward_only() const { return forward_only_; }
   const Hparams& hp() const { return hp_; }
   const LoraConfig& lora() const { return lora_; }
   bool tied_embeddings() const { return output_ == tok_embd_; }
