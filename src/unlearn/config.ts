@@ -65,7 +65,7 @@
  * - Relearning: 50 steps bring P(idiosyncratic) on the synthetic testbed to 0.33 with argmax or
  *   distribution targets alike (0.37 with KL retain; gold 0.05): no label objective moves it.
  * - reinforce: 2 epochs at lr 1e-3, batch 8 (the synthetic base already knew the text, loss ≈ 0.3).
- *   One epoch would be the pipeline's largest saving (7 of WHP's 28 minutes on the small Oz
+ *   One epoch would be the pipeline's largest saving (7 of WHP's 27 minutes on the small Oz
  *   testbed), but there it forgot less: P(idiosyncratic) 0.0147 at lr 1e-3 and 0.0149 at 2e-3 (the
  *   same summed step size), against 0.0081–0.0114 in three runs of the default. One pass raises the
  *   reinforced model less on the text, so fewer labels leave it (the text's own token is the label
