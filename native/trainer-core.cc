@@ -723,9 +723,14 @@ double abs_weight_sum(const std::vector<MicroBatch>& mbs) {
 // `norm` divides every weight: sum|w| over the step, or the caller's normaliser.
 void TrainerCore::SetInputs(const MicroBatch& mb, double norm) {
   const int64_t N = mb.B * mb.T, V = hp_.n_vocab, M = N * mb.K, P = std::min(N, gather_positions_);
-  std::vector<int32_t> pos(N), pick(M);
-  std::vector<float> w(M);
+  std::vector<int32_t> pos(N);
   for (int64_t i = 0; i < N; i++) pos[i] = static_cast<int32_t>(i % mb.T);
+  ggml_backend_tensor_set(tokens_, mb.tokens.data(), 0, N * sizeof(int32_t));
+  ggml_backend_tensor_set(pos_, pos.data(), 0, N * sizeof(int32_t));
+  // A forward-only graph has no loss: its pick tensors were never allocated.
+  if (forward_only_) return;
+  std::vector<int32_t> pick(M);
+  std::vector<float> w(M);
   for (int64_t j = 0; j < M; j++) {
     const int64_t n = j / mb.K;
     const float wj = mb.weights[j];
@@ -735,10 +740,6 @@ void TrainerCore::SetInputs(const MicroBatch& mb, double norm) {
     pick[j] = static_cast<int32_t>((n % P) * V + (wj != 0.0f ? mb.targets[j] : 0));
     w[j] = norm > 0 ? static_cast<float>(wj / norm) : 0.0f;
   }
-  ggml_backend_tensor_set(tokens_, mb.tokens.data(), 0, N * sizeof(int32_t));
-  ggml_backend_tensor_set(pos_, pos.data(), 0, N * sizeof(int32_t));
-  // A forward-only graph has no loss: its pick tensors were never allocated.
-  if (forward_only_) return;
   ggml_backend_tensor_set(pick_, pick.data(), 0, M * sizeof(int32_t));
   ggml_backend_tensor_set(pick_w_, w.data(), 0, M * sizeof(float));
 }

@@ -31,6 +31,8 @@ export class GraphLogits extends NativeResource<NativeTrainer> {
     handle: NativeTrainer,
     readonly path: string,
     readonly nVocab: number,
+    /** The model's training context: no block may be longer. */
+    readonly contextLength: number,
     /** Every call pads its blocks to at least this length, so one graph serves every call. */
     readonly blockTokens: number,
   ) {
@@ -49,7 +51,12 @@ export class GraphLogits extends NativeResource<NativeTrainer> {
     } catch (e) {
       throw translateNativeError(e, `loading ${path} for its logits`);
     }
-    return new GraphLogits(handle, path, handle.info().nVocab, options.blockTokens);
+    const { nVocab, nCtxTrain } = handle.info();
+    if (options.blockTokens > nCtxTrain) {
+      handle.dispose();
+      throw new InputError(`blockTokens ${options.blockTokens} is longer than the model's ${nCtxTrain}-token context`, `pass at most ${nCtxTrain}`);
+    }
+    return new GraphLogits(handle, path, nVocab, nCtxTrain, options.blockTokens);
   }
 
   /**
@@ -60,6 +67,9 @@ export class GraphLogits extends NativeResource<NativeTrainer> {
     if (seqs.length === 0) return [];
     const V = this.nVocab;
     const T = Math.max(this.blockTokens, ...seqs.map((s) => s.length));
+    if (T > this.contextLength) {
+      throw new InputError(`blocks of ${T} tokens are longer than the model's ${this.contextLength}-token context`, `cut blocks to at most ${this.contextLength} tokens`);
+    }
     const tokens = new Int32Array(seqs.length * T);
     seqs.forEach((s, b) => {
       if (s.length === 0) throw new InputError(`block ${b} is empty`, "pass blocks of at least one token");

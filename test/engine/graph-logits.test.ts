@@ -102,3 +102,16 @@ test("bad blocks get clear errors, and a model loaded for its logits refuses to 
     handle.dispose();
   }
 });
+
+test("blocks longer than the model's context are refused, as Model and Trainer refuse them", async () => {
+  // The tiny models are trained for 128 tokens.
+  const path = makeTinyModel(dir, { nLayer: 1, nEmbd: 32, nHead: 2, nFf: 64, seed: 8 });
+  await assert.rejects(GraphLogits.load(path, { blockTokens: 129 }), /blockTokens 129 is longer than the model's 128-token context/);
+  const graph = await GraphLogits.load(path, { threads: 2, blockTokens: 16 });
+  try {
+    await assert.rejects(graph.logits([randomTokens(129, 256, 1)]), /blocks of 129 tokens are longer than the model's 128-token context/);
+    assert.equal((await graph.logits([randomTokens(128, 256, 1)]))[0]!.length, 128 * VOCAB);
+  } finally {
+    await graph.dispose();
+  }
+});

@@ -129,9 +129,7 @@ export function logitsEngine(models: readonly ModelRef[]): LogitsEngine {
 
 /** Loads a model for the logits of blocks of up to `blockTokens` tokens on `engine`. */
 export async function loadBlockLogits(model: ModelRef, engine: LogitsEngine, blockTokens: number, threads: number): Promise<BlockLogitsModel> {
-  if (engine === "graph") return GraphLogits.load(model.path, { threads, blockTokens });
-  const loaded = await loadInferenceModel(model, blockTokens, threads);
-  return { logits: (seqs) => loaded.logits(seqs), dispose: () => loaded.dispose() };
+  return engine === "graph" ? GraphLogits.load(model.path, { threads, blockTokens }) : loadInferenceModel(model, blockTokens, threads);
 }
 
 /**
